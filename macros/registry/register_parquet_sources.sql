@@ -1,0 +1,20 @@
+{#-
+    In `parquet` mode (var pitstop_data), expose the Parquet folders written by
+    `python -m pitstop.datagen` as views in schema `raw_parquet`, so the
+    `payments` source reads them with the same table names as the seeds.
+    Runs as an on-run-start hook; emits nothing in `seeds` mode.
+-#}
+{% macro register_parquet_sources() %}
+    {%- if var('pitstop_data', 'seeds') == 'parquet' -%}
+        {%- set folder = var('pitstop_parquet_dir') | replace("'", "''") -%}
+        create schema if not exists raw_parquet;
+        {% for table in ['customer_changes', 'merchants', 'transactions', 'chargebacks'] -%}
+        create or replace view raw_parquet.raw_{{ table }} as
+            select * from read_parquet('{{ folder }}/{{ table }}/*.parquet');
+        {% endfor -%}
+    {%- elif var('pitstop_data', 'seeds') != 'seeds' -%}
+        {{ exceptions.raise_compiler_error(
+            "register_parquet_sources: var pitstop_data must be 'seeds' or 'parquet', got '"
+            ~ var('pitstop_data') ~ "'") }}
+    {%- endif -%}
+{% endmacro %}
