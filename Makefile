@@ -1,0 +1,66 @@
+# Pitstop: `make demo` runs the main job, `make test` runs every check.
+# Both set everything up on a fresh machine (python3 is all they need) and
+# can be run again at any time.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(CURDIR)
+VENV := $(ROOT)/.venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export DO_NOT_TRACK := 1
+export MLFLOW_DISABLE_TELEMETRY := true
+export DBT_PROFILES_DIR := $(ROOT)
+export UV_COMPILE_BYTECODE := 1
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export PATH := $(BIN):$(PATH)
+
+UV := $(shell command -v uv 2>/dev/null || echo $(ROOT)/.tools/bin/uv)
+
+.PHONY: help setup demo test lint dbt-ci integration pytest docs bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(ROOT)/.tools/bin/uv:
+	python3 -m venv $(ROOT)/.tools
+	$(ROOT)/.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.installed: python/pyproject.toml python/uv.lock | $(UV)
+	$(UV) sync --project python --frozen --extra dev --quiet
+	touch $@
+
+profiles.yml: profiles.example.yml
+	cp profiles.example.yml profiles.yml
+
+setup: $(VENV)/.installed profiles.yml  ## create .venv with the locked dependencies
+
+demo: setup  ## build the demo warehouse (DuckDB) and print the feature registry
+	$(BIN)/dbt build
+	$(BIN)/dbt docs generate --quiet
+	$(BIN)/pitstop features list
+
+lint: setup  ## ruff, mypy, sqlfluff
+	$(BIN)/ruff check python tests bench
+	$(BIN)/ruff format --check python tests bench
+	$(BIN)/mypy python/pitstop
+	$(BIN)/sqlfluff lint models macros snapshots analyses
+
+dbt-ci: setup  ## dbt build on the ci target (fresh database)
+	rm -f target/ci.duckdb
+	$(BIN)/dbt build --target ci --target-path target/ci
+
+integration: setup  ## the macro integration-test project
+	cd integration_tests && DBT_PROFILES_DIR=. $(BIN)/dbt deps --quiet
+	cd integration_tests && rm -f target/integration_tests.duckdb && DBT_PROFILES_DIR=. $(BIN)/dbt build
+
+pytest: setup  ## the Python test suite
+	$(BIN)/pytest
+
+test: lint dbt-ci integration pytest  ## every check: lint, dbt build (ci), integration tests, pytest
+
+clean:  ## remove build output (keeps .venv)
+	rm -rf target integration_tests/target integration_tests/dbt_packages logs pitstop.duckdb
