@@ -1,0 +1,88 @@
+"""One error root for the whole package.
+
+Every error a user can cause is a `PitstopError` subclass that carries the
+HTTP status the server answers with, so the CLI and the server translate
+errors in one place each and nothing else needs to know about HTTP.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ContractError",
+    "DbtError",
+    "InvalidEntityKeyError",
+    "InvalidRequestError",
+    "MaterializationError",
+    "OnlineStoreError",
+    "PitstopError",
+    "ProjectError",
+    "UnknownFeatureError",
+    "UnknownFeatureViewError",
+    "UnknownServiceError",
+]
+
+
+class PitstopError(Exception):
+    """Root of every error Pitstop raises on purpose."""
+
+    http_status: int = 500
+
+
+class ProjectError(PitstopError):
+    """The project directory, its configuration or its profile is unusable."""
+
+    http_status = 500
+
+
+class ContractError(PitstopError):
+    """A feature view, entity or training set breaks the registry contract."""
+
+    http_status = 422
+
+
+class DbtError(PitstopError):
+    """A dbt invocation (parse, compile, run) failed."""
+
+    http_status = 500
+
+
+class UnknownFeatureViewError(PitstopError):
+    """A feature view name that the registry does not know."""
+
+    http_status = 404
+
+
+class UnknownFeatureError(PitstopError):
+    """A feature reference that names no feature of its view."""
+
+    http_status = 404
+
+
+class UnknownServiceError(PitstopError):
+    """A feature service (training set) name that the registry does not know."""
+
+    http_status = 404
+
+
+class InvalidEntityKeyError(PitstopError):
+    """Entity keys are missing, misnamed or of the wrong type."""
+
+    http_status = 400
+
+
+class InvalidRequestError(PitstopError):
+    """A request is malformed in a way no narrower error describes."""
+
+    http_status = 400
+
+
+class OnlineStoreError(PitstopError):
+    """The online store cannot be reached or is not in the expected state."""
+
+    http_status = 503
+
+
+class MaterializationError(PitstopError):
+    """A materialization failed; the online store was left as it was."""
+
+    http_status = 500
