@@ -249,9 +249,7 @@ def generate(
     write("customer_changes", 0, changes)
     write("merchants", 0, merchants)
     counts["transactions"] = counts["chargebacks"] = 0
-    for part, (txns, cbs) in enumerate(
-        _transaction_chunks(rng, scale, created, risky, chunk_rows)
-    ):
+    for part, (txns, cbs) in enumerate(_transaction_chunks(rng, scale, created, risky, chunk_rows)):
         write("transactions", part, txns)
         write("chargebacks", part, cbs)
         counts["transactions"] += txns.num_rows

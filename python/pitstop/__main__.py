@@ -1,0 +1,5 @@
+"""``python -m pitstop`` runs the CLI."""
+
+from pitstop.cli import main
+
+main()

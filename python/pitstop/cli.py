@@ -1,0 +1,155 @@
+"""The ``pitstop`` command line.
+
+Subcommands live in their own modules and are imported only when invoked, so
+that ``pitstop get`` (an online lookup) starts without loading dbt. Library
+errors (`PitstopError`) become one-paragraph CLI errors here, at the command
+boundary, with a non-zero exit code and no traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import sys
+from typing import Any
+
+import click
+
+from pitstop.errors import PitstopError
+
+__all__ = ["main"]
+
+# command name -> (module, attribute); modules are imported on first use
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "features": ("pitstop.cli", "features"),
+    "training-set": ("pitstop.cli_training", "training_set_cmd"),
+    "materialize": ("pitstop.cli_online", "materialize_cmd"),
+    "get": ("pitstop.cli_online", "get_cmd"),
+    "history": ("pitstop.cli_history", "history_cmd"),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when used and whose errors are tidy."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(
+            name
+            for name, (module, _) in LAZY_COMMANDS.items()
+            if importlib.util.find_spec(module) is not None
+        )
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in LAZY_COMMANDS:
+            return None
+        module_name, attr = LAZY_COMMANDS[cmd_name]
+        if importlib.util.find_spec(module_name) is None:
+            return None
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PitstopError as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+
+
+@click.group(cls=LazyGroup)
+@click.option(
+    "--project-dir",
+    type=click.Path(file_okay=False),
+    envvar="PITSTOP_PROJECT_DIR",
+    help="The dbt project (default: the nearest directory with dbt_project.yml).",
+)
+@click.option("--target", help="dbt target (default: the profile's default, dev).")
+@click.version_option(package_name="pitstop")
+@click.pass_context
+def cli(ctx: click.Context, project_dir: str | None, target: str | None) -> None:
+    """Pitstop: a SQL-first feature store that is a dbt project.
+
+    \b
+    Examples:
+      pitstop features list
+      pitstop features describe customer_profile --json
+    """
+    ctx.obj = {"project_dir": project_dir, "target": target}
+
+
+def open_store(ctx: click.Context) -> Any:
+    """The `FeatureStore` for the group's ``--project-dir`` and ``--target``."""
+    from pitstop.store import FeatureStore
+
+    obj = ctx.find_root().obj or {}
+    return FeatureStore(obj.get("project_dir"), target=obj.get("target"))
+
+
+@click.group()
+def features() -> None:
+    """Discover feature views and their features (the registry)."""
+
+
+@features.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def features_list(ctx: click.Context, as_json: bool) -> None:
+    """List feature views with entity, timestamp, TTL, online flag and features.
+
+    \b
+    Example:
+      pitstop features list --json
+    """
+    from pitstop.registry import view_dict
+
+    registry = open_store(ctx).registry
+    if as_json:
+        click.echo(json.dumps([view_dict(v) for v in registry.views.values()], indent=2))
+        return
+    for view in sorted(registry.views.values(), key=lambda v: v.name):
+        ttl = _format_ttl(view.ttl.total_seconds()) if view.ttl else "none"
+        click.echo(
+            f"{view.name}  entity={view.entity.name} keys={','.join(view.key_columns)} "
+            f"timestamp={view.timestamp} ttl={ttl} online={str(view.online).lower()} "
+            f"kind={view.kind} owner={view.owner}"
+        )
+        click.echo("    features: " + ", ".join(f"{f.name} ({f.dtype})" for f in view.features))
+    for service in sorted(registry.services.values(), key=lambda s: s.name):
+        click.echo(f"service {service.name}: {', '.join(service.features)}")
+
+
+@features.command("describe")
+@click.argument("view")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def features_describe(ctx: click.Context, view: str, as_json: bool) -> None:
+    """Describe one feature view: contract, relation and every feature.
+
+    \b
+    Example:
+      pitstop features describe merchant_daily_stats
+    """
+    from pitstop.registry import view_dict
+
+    data = view_dict(open_store(ctx).registry.view(view))
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key, value in data.items():
+        if key != "features":
+            click.echo(f"{key:>18}: {value}")
+    click.echo(f"{'features':>18}:")
+    for feature in data["features"]:
+        click.echo(f"{'':>20}{feature['name']} ({feature['type']}): {feature['description']}")
+
+
+def _format_ttl(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="pitstop")

@@ -1,0 +1,195 @@
+"""The dbt project on disk: where it is, its settings, its manifest, running dbt.
+
+Everything that touches dbt goes through `Project.run_dbt`, so that telemetry
+is off, the profile is found without the user copying files, and the DuckDB
+file that dbt writes is the one the Python side reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pitstop.errors import DbtError, ProjectError
+
+__all__ = ["Project"]
+
+# dbt would otherwise phone home; set before dbt is ever imported
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+# files whose change makes target/manifest.json stale
+_MANIFEST_INPUTS = ("models", "macros", "snapshots", "analyses", "seeds", "tests")
+_MANIFEST_SUFFIXES = {".sql", ".yml", ".yaml", ".md", ".csv"}
+
+
+class Project:
+    """A Pitstop project: a dbt project directory plus where its outputs live."""
+
+    def __init__(self, root: Path, target: str | None = None) -> None:
+        self.root = root.resolve()
+        self.target = target
+        if not (self.root / "dbt_project.yml").is_file():
+            raise ProjectError(f"{self.root} is not a dbt project: it has no dbt_project.yml")
+
+    @classmethod
+    def find(cls, project_dir: str | Path | None = None, target: str | None = None) -> Project:
+        """Locate the project: the given directory, ``PITSTOP_PROJECT_DIR``, or the
+        nearest directory at or above the current one that holds ``dbt_project.yml``."""
+        if project_dir is None:
+            project_dir = os.environ.get("PITSTOP_PROJECT_DIR")
+        if project_dir is not None:
+            return cls(Path(project_dir), target)
+        here = Path.cwd().resolve()
+        for candidate in (here, *here.parents):
+            if (candidate / "dbt_project.yml").is_file():
+                return cls(candidate, target)
+        raise ProjectError(
+            f"no dbt_project.yml in {here} or its parents; pass project_dir or set "
+            "PITSTOP_PROJECT_DIR"
+        )
+
+    @cached_property
+    def dbt_project(self) -> dict[str, Any]:
+        """The parsed ``dbt_project.yml``."""
+        path = self.root / "dbt_project.yml"
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise ProjectError(f"{path} is not valid YAML: {exc}") from exc
+        if not isinstance(data, dict):
+            raise ProjectError(f"{path} must be a mapping")
+        return data
+
+    @property
+    def name(self) -> str:
+        return str(self.dbt_project.get("name", "pitstop"))
+
+    @property
+    def vars(self) -> dict[str, Any]:
+        """Project-level vars from ``dbt_project.yml`` (where entities and settings live)."""
+        return dict(self.dbt_project.get("vars") or {})
+
+    @property
+    def target_path(self) -> Path:
+        """dbt's target directory (``DBT_TARGET_PATH`` overrides the project's)."""
+        configured = os.environ.get("DBT_TARGET_PATH") or self.dbt_project.get(
+            "target-path", "target"
+        )
+        path = Path(configured)
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def profiles_dir(self) -> Path:
+        """Where dbt finds ``profiles.yml``: ``DBT_PROFILES_DIR`` or the project root,
+        which gets a copy of ``profiles.example.yml`` the first time it is needed."""
+        configured = os.environ.get("DBT_PROFILES_DIR")
+        if configured:
+            return Path(configured).resolve()
+        profile = self.root / "profiles.yml"
+        example = self.root / "profiles.example.yml"
+        if not profile.exists() and example.exists():
+            shutil.copyfile(example, profile)
+        return self.root
+
+    @property
+    def duckdb_path(self) -> Path:
+        """The DuckDB file dbt builds into for this target.
+
+        ``PITSTOP_DUCKDB_PATH`` wins; otherwise the defaults written in
+        ``profiles.example.yml``: ``pitstop.duckdb`` for ``dev`` and
+        ``target/<target>.duckdb`` for any other target.
+        """
+        configured = os.environ.get("PITSTOP_DUCKDB_PATH")
+        if configured:
+            path = Path(configured)
+            return path if path.is_absolute() else self.root / path
+        if self.target in (None, "dev"):
+            return self.root / "pitstop.duckdb"
+        return self.root / "target" / f"{self.target}.duckdb"
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.target_path / "manifest.json"
+
+    def _manifest_inputs(self) -> Iterator[Path]:
+        yield self.root / "dbt_project.yml"
+        for folder in _MANIFEST_INPUTS:
+            base = self.root / folder
+            if base.is_dir():
+                for path in base.rglob("*"):
+                    if path.suffix in _MANIFEST_SUFFIXES:
+                        yield path
+
+    def manifest_is_stale(self) -> bool:
+        """True when the manifest is missing or older than any project file."""
+        try:
+            built = self.manifest_path.stat().st_mtime
+        except FileNotFoundError:
+            return True
+        return any(path.stat().st_mtime > built for path in self._manifest_inputs())
+
+    def manifest(self, parse_if_stale: bool = True) -> dict[str, Any]:
+        """The dbt manifest, running ``dbt parse`` first when it is missing or stale."""
+        if parse_if_stale and self.manifest_is_stale():
+            self.run_dbt(["parse"])
+        try:
+            data: dict[str, Any] = json.loads(self.manifest_path.read_text())
+        except FileNotFoundError as exc:
+            raise ProjectError(
+                f"{self.manifest_path} does not exist; run `dbt parse` in {self.root}"
+            ) from exc
+        return data
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables every dbt run of this project needs."""
+        return {
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+            "DO_NOT_TRACK": "1",
+            "PITSTOP_DUCKDB_PATH": str(self.duckdb_path),
+        }
+
+    def run_dbt(self, args: list[str]) -> Any:
+        """Run dbt in process (``dbtRunner``) against this project.
+
+        Returns dbt's result object. Raises `DbtError` with dbt's own error
+        messages when the command fails, so callers never see a traceback.
+        """
+        from dbt.cli.main import dbtRunner
+
+        errors: list[str] = []
+
+        def collect(event: Any) -> None:
+            if event.info.level == "error":
+                message = event.info.msg.strip()
+                if message:
+                    errors.append(message)
+
+        os.environ.update(self.dbt_env())
+        # --quiet keeps stdout clean for callers that print JSON; errors are
+        # collected by the callback above and raised as DbtError
+        full_args = [
+            "--quiet",
+            *args,
+            "--project-dir",
+            str(self.root),
+            "--profiles-dir",
+            str(self.profiles_dir),
+            "--target-path",
+            str(self.target_path),
+        ]
+        if self.target:
+            full_args += ["--target", self.target]
+        result = dbtRunner(callbacks=[collect]).invoke(full_args)
+        if not result.success:
+            detail = "\n".join(errors) or str(result.exception or "unknown error")
+            raise DbtError(f"dbt {' '.join(args[:1])} failed in {self.root}:\n{detail}")
+        return result

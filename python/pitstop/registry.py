@@ -1,0 +1,529 @@
+"""The feature registry: entities, feature views, features and services.
+
+dbt is the source of truth: feature views are models whose
+``config.meta.pitstop`` follows the contract in the README, entities are the
+``pitstop_entities`` var of ``dbt_project.yml``. This module reads
+``target/manifest.json`` into typed, validated objects. Every contract
+violation is collected and reported at once, each naming the model, the field
+and what is expected, so one `dbt parse` round fixes them all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pitstop.errors import (
+    ContractError,
+    UnknownFeatureError,
+    UnknownFeatureViewError,
+    UnknownServiceError,
+)
+from pitstop.project import Project
+
+__all__ = [
+    "Entity",
+    "EntityKey",
+    "Feature",
+    "FeatureService",
+    "FeatureView",
+    "Registry",
+    "parse_ttl",
+]
+
+META_KEY = "pitstop"
+VIEW_FIELDS = frozenset(
+    {
+        "entity",
+        "timestamp",
+        "created_timestamp",
+        "ttl",
+        "online",
+        "owner",
+        "tags",
+        "kind",
+        "valid_to",
+        "features",
+        "description",
+    }
+)
+SERVICE_FIELDS = frozenset({"training_set"})
+KINDS = ("event", "scd2", "snapshot")
+_DEFAULT_VALID_TO = {"scd2": "valid_to", "snapshot": "dbt_valid_to"}
+_TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_TTL_RE = re.compile(r"(\d+[smhdw])+")
+_IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def parse_ttl(value: object) -> timedelta | None:
+    """Parse a TTL such as ``30d``, ``12h``, ``90m``, ``45s``, ``2w`` or ``1d12h``.
+
+    ``None``, absent and ``"none"`` mean no TTL; a bare integer is seconds.
+    The Jinja twin is ``pitstop._ttl_seconds``; both accept the same language.
+
+    Raises:
+        ValueError: the text is not a duration.
+    """
+    if value is None or value == "none":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, int):
+        if value <= 0:
+            raise ValueError(f"{value!r} is not a positive number of seconds")
+        return timedelta(seconds=value)
+    text = str(value).strip().lower()
+    if not _TTL_RE.fullmatch(text):
+        raise ValueError(f"{value!r} is not a duration like 30d, 12h, 90m, 45s, 2w or 1d12h")
+    seconds = sum(
+        int(amount) * _TTL_UNITS[unit] for amount, unit in re.findall(r"(\d+)([smhdw])", text)
+    )
+    if seconds <= 0:
+        raise ValueError(f"{value!r} must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class EntityKey:
+    """One key column of an entity."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A thing features describe, identified by one or more key columns."""
+
+    name: str
+    keys: tuple[EntityKey, ...]
+    description: str = ""
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return tuple(key.name for key in self.keys)
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature column of a feature view."""
+
+    name: str
+    view: str
+    dtype: str
+    description: str = ""
+
+    @property
+    def ref(self) -> str:
+        """The reference users write: ``view:feature``."""
+        return f"{self.view}:{self.name}"
+
+
+@dataclass(frozen=True)
+class FeatureView:
+    """A dbt model that holds features of one entity over time."""
+
+    name: str
+    entity: Entity
+    timestamp: str
+    created_timestamp: str | None
+    ttl: timedelta | None
+    online: bool
+    owner: str
+    tags: tuple[str, ...]
+    kind: str
+    valid_to: str | None
+    features: tuple[Feature, ...]
+    relation: str
+    description: str = ""
+    unique_id: str = ""
+    path: str = ""
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return self.entity.key_columns
+
+    def feature(self, name: str) -> Feature:
+        """The feature called ``name``; raises `UnknownFeatureError` naming the choices."""
+        for feature in self.features:
+            if feature.name == name:
+                return feature
+        known = ", ".join(f.name for f in self.features)
+        raise UnknownFeatureError(
+            f"feature view '{self.name}' has no feature '{name}' (it has: {known})"
+        )
+
+
+@dataclass(frozen=True)
+class FeatureService:
+    """The features a training set (and so a model trained on it) asks for."""
+
+    name: str
+    features: tuple[str, ...]
+    label: str | None = None
+    description: str = ""
+
+
+@dataclass
+class Registry:
+    """Everything the project declares, validated."""
+
+    entities: dict[str, Entity]
+    views: dict[str, FeatureView]
+    services: dict[str, FeatureService] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, project: Project, parse_if_stale: bool = True) -> Registry:
+        """Read the registry of ``project`` (running ``dbt parse`` when the manifest
+        is stale). Raises `ContractError` listing every contract violation."""
+        manifest = project.manifest(parse_if_stale=parse_if_stale)
+        catalog_path = project.target_path / "catalog.json"
+        catalog = json.loads(catalog_path.read_text()) if catalog_path.exists() else None
+        return cls.from_manifest(manifest, project.vars, catalog)
+
+    @classmethod
+    def from_manifest(
+        cls,
+        manifest: Mapping[str, Any],
+        project_vars: Mapping[str, Any],
+        catalog: Mapping[str, Any] | None = None,
+    ) -> Registry:
+        """Build the registry from an already loaded manifest (and optional catalog)."""
+        problems: list[str] = []
+        entities = _read_entities(project_vars.get("pitstop_entities"), problems)
+        views: dict[str, FeatureView] = {}
+        service_nodes: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
+        for node in manifest.get("nodes", {}).values():
+            if node.get("resource_type") not in ("model", "snapshot"):
+                continue
+            meta = _pitstop_meta(node)
+            if meta is None:
+                continue
+            where = f"model '{node['name']}' ({node.get('original_file_path', '?')})"
+            if not isinstance(meta, Mapping):
+                problems.append(f"{where}, field meta.{META_KEY}: expected a mapping")
+                continue
+            if "training_set" in meta:
+                service_nodes.append((node, meta))
+                continue
+            view = _read_view(node, meta, entities, catalog, where, problems)
+            if view is not None:
+                views[view.name] = view
+        services: dict[str, FeatureService] = {}
+        registry = cls(entities=entities, views=views, services=services)
+        for node, meta in service_nodes:
+            where = f"model '{node['name']}' ({node.get('original_file_path', '?')})"
+            service = _read_service(node, meta, registry, where, problems)
+            if service is not None:
+                services[service.name] = service
+        if problems:
+            raise ContractError(
+                "the feature registry contract is broken: " + "; ".join(problems) + "."
+            )
+        return registry
+
+    def view(self, name: str) -> FeatureView:
+        """The feature view called ``name``."""
+        try:
+            return self.views[name]
+        except KeyError:
+            known = ", ".join(sorted(self.views)) or "none"
+            raise UnknownFeatureViewError(
+                f"unknown feature view '{name}' (known: {known})"
+            ) from None
+
+    def service(self, name: str) -> FeatureService:
+        """The feature service (training set) called ``name``."""
+        try:
+            return self.services[name]
+        except KeyError:
+            known = ", ".join(sorted(self.services)) or "none"
+            raise UnknownServiceError(
+                f"unknown feature service '{name}' (known: {known})"
+            ) from None
+
+    def resolve(self, refs: Sequence[str]) -> list[tuple[FeatureView, tuple[Feature, ...]]]:
+        """Group feature references by view, in first-mention order.
+
+        A reference is ``view`` (all its features) or ``view:feature``.
+        Raises `UnknownFeatureViewError` / `UnknownFeatureError`.
+        """
+        if isinstance(refs, str):
+            refs = [refs]
+        chosen: dict[str, list[Feature]] = {}
+        for ref in refs:
+            if not isinstance(ref, str) or not ref or ref.count(":") > 1:
+                raise UnknownFeatureError(
+                    f"feature reference {ref!r} must be 'view' or 'view:feature'"
+                )
+            view_name, _, feature_name = ref.partition(":")
+            view = self.view(view_name)
+            picked = chosen.setdefault(view.name, [])
+            wanted = [view.feature(feature_name)] if feature_name else list(view.features)
+            picked.extend(f for f in wanted if f not in picked)
+        return [(self.views[name], tuple(features)) for name, features in chosen.items()]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description of the whole registry."""
+        return {
+            "entities": {name: _entity_dict(e) for name, e in self.entities.items()},
+            "feature_views": {name: view_dict(v) for name, v in self.views.items()},
+            "services": {
+                name: {"features": list(s.features), "label": s.label, "description": s.description}
+                for name, s in self.services.items()
+            },
+        }
+
+
+def _entity_dict(entity: Entity) -> dict[str, Any]:
+    return {
+        "name": entity.name,
+        "keys": [{"name": k.name, "type": k.type} for k in entity.keys],
+        "description": entity.description,
+    }
+
+
+def view_dict(view: FeatureView) -> dict[str, Any]:
+    """A JSON-ready description of one feature view."""
+    return {
+        "name": view.name,
+        "entity": view.entity.name,
+        "keys": list(view.key_columns),
+        "timestamp": view.timestamp,
+        "created_timestamp": view.created_timestamp,
+        "ttl_seconds": int(view.ttl.total_seconds()) if view.ttl else None,
+        "online": view.online,
+        "owner": view.owner,
+        "tags": list(view.tags),
+        "kind": view.kind,
+        "valid_to": view.valid_to,
+        "relation": view.relation,
+        "description": view.description,
+        "features": [
+            {"name": f.name, "type": f.dtype, "description": f.description} for f in view.features
+        ],
+    }
+
+
+def _pitstop_meta(node: Mapping[str, Any]) -> Any:
+    config_meta = (node.get("config") or {}).get("meta") or {}
+    if META_KEY in config_meta:
+        return config_meta[META_KEY]
+    return (node.get("meta") or {}).get(META_KEY)
+
+
+def _read_entities(raw: object, problems: list[str]) -> dict[str, Entity]:
+    where = "dbt_project.yml, var pitstop_entities"
+    if raw is None:
+        problems.append(f"{where}: missing; declare the project's entities there")
+        return {}
+    if not isinstance(raw, Mapping):
+        problems.append(f"{where}: expected a mapping of entity name to its keys")
+        return {}
+    entities: dict[str, Entity] = {}
+    for name, spec in raw.items():
+        keys_raw = spec.get("keys") if isinstance(spec, Mapping) else None
+        if not isinstance(keys_raw, list) or not keys_raw:
+            problems.append(f"{where}, entity '{name}', field keys: expected a non-empty list")
+            continue
+        keys: list[EntityKey] = []
+        for key in keys_raw:
+            if (
+                not isinstance(key, Mapping)
+                or not _IDENTIFIER_RE.fullmatch(str(key.get("name", "")))
+                or not key.get("type")
+            ):
+                problems.append(
+                    f"{where}, entity '{name}', field keys: each key needs a `name` (an "
+                    f"identifier) and a `type`, got {key!r}"
+                )
+                break
+            keys.append(EntityKey(str(key["name"]), str(key["type"]).lower()))
+        else:
+            entities[str(name)] = Entity(str(name), tuple(keys), str(spec.get("description", "")))
+    return entities
+
+
+def _column_types(node: Mapping[str, Any], catalog: Mapping[str, Any] | None) -> dict[str, str]:
+    """Column types: the YAML/contract ``data_type`` first, then the catalog."""
+    types: dict[str, str] = {}
+    if catalog is not None:
+        entry = (catalog.get("nodes") or {}).get(node.get("unique_id", ""), {})
+        for name, column in (entry.get("columns") or {}).items():
+            types[name.lower()] = str(column.get("type", "")).lower()
+    for name, column in (node.get("columns") or {}).items():
+        if column.get("data_type"):
+            types[name] = str(column["data_type"]).lower()
+    return types
+
+
+def _read_view(
+    node: Mapping[str, Any],
+    meta: Mapping[str, Any],
+    entities: Mapping[str, Entity],
+    catalog: Mapping[str, Any] | None,
+    where: str,
+    problems: list[str],
+) -> FeatureView | None:
+    start = len(problems)
+
+    def bad(field_name: str, message: str) -> None:
+        problems.append(f"{where}, field {field_name}: {message}")
+
+    for unknown in sorted(set(meta) - VIEW_FIELDS):
+        bad(unknown, f"is not a feature-view field (allowed: {', '.join(sorted(VIEW_FIELDS))})")
+    columns = node.get("columns") or {}
+    documented = list(columns)
+    if not documented:
+        bad("columns", "a feature view documents its columns in its YAML; none found")
+
+    entity_name = meta.get("entity")
+    entity = entities.get(str(entity_name)) if entity_name is not None else None
+    if entity_name is None:
+        bad("entity", "missing; name one of the entities in var pitstop_entities")
+    elif entity is None:
+        bad(
+            "entity",
+            f"'{entity_name}' is not declared in var pitstop_entities "
+            f"(known: {', '.join(sorted(entities)) or 'none'})",
+        )
+    elif documented:
+        for key in entity.key_columns:
+            if key not in columns:
+                bad("entity", f"key column '{key}' of entity '{entity.name}' is not a column")
+
+    def column_field(field_name: str, required: bool) -> str | None:
+        value = meta.get(field_name)
+        if value is None:
+            if required:
+                bad(field_name, "missing; name the model's feature-timestamp column")
+            return None
+        if not isinstance(value, str) or (documented and value not in columns):
+            bad(
+                field_name,
+                f"'{value}' is not a column of the model (columns: {', '.join(documented)})",
+            )
+            return None
+        return value
+
+    timestamp = column_field("timestamp", required=True)
+    created = column_field("created_timestamp", required=False)
+
+    kind = meta.get("kind", "event")
+    if kind not in KINDS:
+        bad("kind", f"'{kind}' must be one of {', '.join(KINDS)}")
+        kind = "event"
+    valid_to: str | None = None
+    if kind in _DEFAULT_VALID_TO:
+        valid_to = meta.get("valid_to", _DEFAULT_VALID_TO[kind])
+        if documented and valid_to not in columns:
+            bad("valid_to", f"'{valid_to}' is not a column of the model ({kind} views need one)")
+    elif "valid_to" in meta:
+        bad("valid_to", "only scd2 and snapshot views have a valid_to column")
+
+    try:
+        ttl = parse_ttl(meta.get("ttl"))
+    except ValueError as exc:
+        bad("ttl", str(exc))
+        ttl = None
+
+    online = meta.get("online", False)
+    if not isinstance(online, bool):
+        bad("online", f"expected true or false, got {online!r}")
+    owner = meta.get("owner")
+    if not isinstance(owner, str) or not owner.strip():
+        bad("owner", "missing; name the team or person who owns the view")
+    tags = meta.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        bad("tags", f"expected a list of strings, got {tags!r}")
+        tags = []
+
+    types = _column_types(node, catalog)
+    non_features = {*(entity.key_columns if entity else ()), timestamp, created, valid_to}
+    explicit = meta.get("features")
+    if explicit is not None:
+        if not isinstance(explicit, list) or not explicit:
+            bad("features", "expected a non-empty list of column names")
+            names: list[str] = []
+        else:
+            names = [str(n) for n in explicit]
+            for name in names:
+                if name not in columns:
+                    bad("features", f"'{name}' is not a documented column of the model")
+                elif name in non_features:
+                    bad("features", f"'{name}' is a key or timestamp column, not a feature")
+    else:
+        names = [c for c in documented if c not in non_features]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        bad("features", f"duplicate feature names: {', '.join(duplicates)}")
+    if not names and explicit is None and documented:
+        bad("columns", "no feature columns: every documented column is a key or timestamp")
+    for name in names:
+        if not _IDENTIFIER_RE.fullmatch(name):
+            bad("features", f"'{name}' is not a plain identifier")
+
+    if len(problems) > start or entity is None or timestamp is None:
+        return None
+    view_name = str(node["name"])
+    features = tuple(
+        Feature(
+            name=name,
+            view=view_name,
+            dtype=types.get(name, "unknown"),
+            description=str((columns.get(name) or {}).get("description", "")),
+        )
+        for name in dict.fromkeys(names)
+    )
+    return FeatureView(
+        name=view_name,
+        entity=entity,
+        timestamp=timestamp,
+        created_timestamp=created,
+        ttl=ttl,
+        online=bool(online),
+        owner=str(owner),
+        tags=tuple(tags),
+        kind=str(kind),
+        valid_to=valid_to,
+        features=features,
+        relation=str(node.get("relation_name") or view_name),
+        description=str(node.get("description", "")),
+        unique_id=str(node.get("unique_id", "")),
+        path=str(node.get("original_file_path", "")),
+    )
+
+
+def _read_service(
+    node: Mapping[str, Any],
+    meta: Mapping[str, Any],
+    registry: Registry,
+    where: str,
+    problems: list[str],
+) -> FeatureService | None:
+    for unknown in sorted(set(meta) - SERVICE_FIELDS):
+        problems.append(f"{where}, field {unknown}: a training set only has `training_set`")
+    spec = meta.get("training_set")
+    refs = spec.get("features") if isinstance(spec, Mapping) else None
+    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
+        problems.append(
+            f"{where}, field training_set.features: expected a non-empty list of "
+            "'view' or 'view:feature' references"
+        )
+        return None
+    try:
+        registry.resolve(refs)
+    except (UnknownFeatureViewError, UnknownFeatureError) as exc:
+        problems.append(f"{where}, field training_set.features: {exc}")
+        return None
+    label = spec.get("label") if isinstance(spec, Mapping) else None
+    return FeatureService(
+        name=str(node["name"]),
+        features=tuple(refs),
+        label=str(label) if label else None,
+        description=str(node.get("description", "")),
+    )
