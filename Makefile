@@ -47,7 +47,7 @@ lint: setup  ## ruff, mypy, sqlfluff
 	$(BIN)/ruff check python tests bench
 	$(BIN)/ruff format --check python tests bench
 	$(BIN)/mypy python/pitstop
-	$(BIN)/sqlfluff lint models macros snapshots analyses
+	$(BIN)/sqlfluff lint models snapshots analyses
 
 dbt-ci: setup  ## dbt build on the ci target (fresh database)
 	rm -f target/ci.duckdb

@@ -1,5 +1,7 @@
 {#- seeds load the raw tables in the default mode: build them first -#}
-{%- if var('pitstop_data', 'seeds') == 'seeds' %}-- depends_on: {{ ref('raw_chargebacks') }}{% endif %}
+{%- if var('pitstop_data', 'seeds') == 'seeds' %}
+-- depends_on: {{ ref('raw_chargebacks') }}
+{%- endif %}
 
 with
 

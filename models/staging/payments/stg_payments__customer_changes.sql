@@ -1,5 +1,7 @@
 {#- seeds load the raw tables in the default mode: build them first -#}
-{%- if var('pitstop_data', 'seeds') == 'seeds' %}-- depends_on: {{ ref('raw_customer_changes') }}{% endif %}
+{%- if var('pitstop_data', 'seeds') == 'seeds' %}
+-- depends_on: {{ ref('raw_customer_changes') }}
+{%- endif %}
 
 with
 
@@ -14,7 +16,7 @@ renamed as (
     select
         cast(change_id as bigint) as change_id,
         cast(customer_id as bigint) as customer_id,
-        lower(operation) as operation,
+        lower(operation) as operation,  -- noqa: RF04
         lower(operation) = 'delete' as is_deleted,
         tier,
         country,
