@@ -203,7 +203,7 @@ class Registry:
             meta = _pitstop_meta(node)
             if meta is None:
                 continue
-            where = f"model '{node['name']}' ({node.get('original_file_path', '?')})"
+            where = _where(node)
             if not isinstance(meta, Mapping):
                 problems.append(f"{where}, field meta.{META_KEY}: expected a mapping")
                 continue
@@ -216,7 +216,7 @@ class Registry:
         services: dict[str, FeatureService] = {}
         registry = cls(entities=entities, views=views, services=services)
         for node, meta in service_nodes:
-            where = f"model '{node['name']}' ({node.get('original_file_path', '?')})"
+            where = _where(node)
             service = _read_service(node, meta, registry, where, problems)
             if service is not None:
                 services[service.name] = service
@@ -307,6 +307,13 @@ def view_dict(view: FeatureView) -> dict[str, Any]:
             {"name": f.name, "type": f.dtype, "description": f.description} for f in view.features
         ],
     }
+
+
+def _where(node: Mapping[str, Any]) -> str:
+    """``model 'name' (file)``, naming the YAML file where the metadata lives."""
+    patch = str(node.get("patch_path") or "")
+    path = patch.split("://", 1)[-1] if patch else node.get("original_file_path", "?")
+    return f"{node.get('resource_type', 'model')} '{node['name']}' ({path})"
 
 
 def _pitstop_meta(node: Mapping[str, Any]) -> Any:
