@@ -1,0 +1,331 @@
+{#-
+    Time-window aggregates per entity, exact as of each point in time.
+
+    With a `spine` (a relation or CTE name with the entity keys and a
+    timestamp): every spine row, with all its columns, plus one column per
+    aggregate and window, `<name>_<window>` (e.g. amount_sum_24h), computed
+    over the events of the same entity with `t - w < event_timestamp <= t`
+    where t is the spine row's timestamp: an event exactly at t counts, an
+    event exactly at t - w does not. Spine rows with a NULL key or timestamp
+    get NULL aggregates; otherwise counts are 0 and other aggregates NULL for
+    an empty window. Duplicate spine rows all get the same values.
+
+    Without a spine (per-event form, for online views): one row per entity
+    and distinct event timestamp, the keys, `as_of` (that timestamp: the
+    values hold as of it, so now - as_of is the staleness of a value served
+    later) and the aggregates as of that instant (the event itself included).
+
+    Functions: count (events, or non-NULL values of a column), sum, avg, min,
+    max, count_distinct; NULL values are ignored. Windows are durations
+    ('1h', '24h', '7d', '30d', '90m', '1d12h'); timestamps are compared at
+    microsecond precision.
+-#}
+{% macro window_aggregates(
+    events,
+    keys,
+    event_timestamp,
+    windows,
+    aggregates,
+    spine=none,
+    spine_timestamp=none,
+    spine_keys=none,
+    as_of='as_of_at'
+) %}
+    {%- set name = 'window_aggregates' -%}
+    {%- if events is none or (events is string and events | trim == '') -%}
+        {{ exceptions.raise_compiler_error(name ~ ": `events` must be a relation or a CTE name") }}
+    {%- endif -%}
+    {%- set keys = pitstop._scd2_column_list(keys, name, 'keys') -%}
+    {%- if event_timestamp is not string or event_timestamp | trim == '' -%}
+        {{ exceptions.raise_compiler_error(name ~ ": `event_timestamp` must be a column name") }}
+    {%- endif -%}
+    {%- set spec = pitstop._windows_parse(windows, aggregates, name) -%}
+    {%- if spine is not none -%}
+        {%- set spine_keys = pitstop._scd2_column_list(
+            spine_keys if spine_keys is not none else keys, name, 'spine_keys') -%}
+        {%- if spine_keys | length != keys | length -%}
+            {{ exceptions.raise_compiler_error(name ~ ": `spine_keys` must name one spine column "
+                ~ "per key in `keys` (" ~ keys | join(', ') ~ ")") }}
+        {%- endif -%}
+        {%- if spine_timestamp is none -%}
+            {%- set spine_timestamp = event_timestamp -%}
+        {%- endif -%}
+    {%- elif spine_keys is not none or spine_timestamp is not none -%}
+        {{ exceptions.raise_compiler_error(name ~ ": `spine_keys` and `spine_timestamp` need "
+            ~ "a `spine`") }}
+    {%- endif -%}
+    {{ return(adapter.dispatch('window_aggregates', 'pitstop')(
+        events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of)) }}
+{% endmacro %}
+
+
+{#-
+    DuckDB: events and the distinct spine points go through one sorted stream
+    per entity, and each aggregate is a window function with a RANGE frame
+    over the event time in microseconds: `(w - 1) preceding and current row`
+    is exactly (t - w, t], peers at t included. DuckDB shares one sort across
+    the windows and evaluates frames with segment trees, DISTINCT included.
+    https://duckdb.org/docs/stable/sql/functions/window_functions#framing
+-#}
+{% macro duckdb__window_aggregates(
+    events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of
+) %}
+    {%- set q = adapter.quote -%}
+    {%- set key_cols = pitstop._scd2_quoted(keys) -%}
+    {%- set key_list = key_cols | join(', ') -%}
+    {%- set ts = q(event_timestamp) -%}
+with
+
+_win_events as (
+
+    select
+        {% for k in key_cols -%}
+        {{ k }},
+        {% endfor -%}
+        epoch_us({{ ts }}) as _win_t,
+        null as _win_at,
+        1 as _win_event,
+        {% for c in spec.value_columns -%}
+        {{ q(c) }} as _win_v{{ loop.index }},
+        {% endfor -%}
+        false as _win_is_point
+    from {{ events }}
+    where {% for k in key_cols %}{{ k }} is not null and {% endfor %}{{ ts }} is not null
+
+),
+
+_win_points as (
+
+    select distinct
+        {% if spine is not none -%}
+        {% for k in spine_keys -%}
+        {{ q(k) }} as {{ key_cols[loop.index0] }},
+        {% endfor -%}
+        {{ q(spine_timestamp) }} as _win_at
+    from {{ spine }}
+    where {% for k in spine_keys %}{{ q(k) }} is not null and {% endfor -%}
+        {{ q(spine_timestamp) }} is not null
+        {%- else -%}
+        {% for k in key_cols -%}
+        {{ k }},
+        {% endfor -%}
+        {{ ts }} as _win_at
+    from {{ events }}
+    where {% for k in key_cols %}{{ k }} is not null and {% endfor %}{{ ts }} is not null
+        {%- endif %}
+
+),
+
+_win_stream as (
+
+    select * from _win_events
+    union all
+    select
+        {% for k in key_cols -%}
+        {{ k }},
+        {% endfor -%}
+        epoch_us(_win_at) as _win_t,
+        _win_at,
+        null as _win_event,
+        {% for c in spec.value_columns -%}
+        null as _win_v{{ loop.index }},
+        {% endfor -%}
+        true as _win_is_point
+    from _win_points
+
+),
+
+_win_results as (
+
+    select
+        {% for k in key_cols -%}
+        {{ k }},
+        {% endfor -%}
+        _win_at,
+        {% for w in spec.windows -%}
+        {%- set outer = loop -%}
+        {% for a in spec.aggregates -%}
+        {%- set value = none if a.column is none
+            else '_win_v' ~ (spec.value_columns.index(a.column) + 1) -%}
+        {{ pitstop._windows_aggregate_sql(a.function, value, '_win_event') }}
+            over _win_w{{ outer.index }} as {{ q(a.name ~ '_' ~ w.label) }}
+        {{- ',' if not (outer.last and loop.last) }}
+        {% endfor -%}
+        {% endfor -%}
+    from _win_stream
+    window
+        {% for w in spec.windows -%}
+        _win_w{{ loop.index }} as (
+            partition by {{ key_list }}
+            order by _win_t
+            range between {{ w.seconds * 1000000 - 1 }} preceding and current row
+        ){{ ',' if not loop.last }}
+        {% endfor -%}
+    qualify _win_is_point
+
+),
+
+{{ pitstop._windows_final(key_cols, spec, spine, spine_keys, spine_timestamp, as_of) }}
+{% endmacro %}
+
+
+{#-
+    Portable form: a range join of each distinct point with the events of its
+    entity in (t - w_max, t], then conditional aggregation per window. Exact,
+    but its intermediate result grows with events per window; DuckDB uses the
+    duckdb__ form.
+-#}
+{% macro default__window_aggregates(
+    events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of
+) %}
+    {%- set q = adapter.quote -%}
+    {%- set key_cols = pitstop._scd2_quoted(keys) -%}
+    {%- set ts = q(event_timestamp) -%}
+    {%- set max_seconds = spec.windows | map(attribute='seconds') | max -%}
+with
+
+_win_events as (
+
+    select
+        {% for k in key_cols -%}
+        {{ k }},
+        {% endfor -%}
+        {% for c in spec.value_columns -%}
+        {{ q(c) }} as _win_v{{ loop.index }},
+        {% endfor -%}
+        {{ ts }} as _win_ts
+    from {{ events }}
+    where {% for k in key_cols %}{{ k }} is not null and {% endfor %}{{ ts }} is not null
+
+),
+
+_win_points as (
+
+    select distinct
+        {% if spine is not none -%}
+        {% for k in spine_keys -%}
+        {{ q(k) }} as {{ key_cols[loop.index0] }},
+        {% endfor -%}
+        {{ q(spine_timestamp) }} as _win_at
+    from {{ spine }}
+    where {% for k in spine_keys %}{{ q(k) }} is not null and {% endfor -%}
+        {{ q(spine_timestamp) }} is not null
+        {%- else -%}
+        {% for k in key_cols -%}
+        {{ k }},
+        {% endfor -%}
+        _win_ts as _win_at
+    from _win_events
+        {%- endif %}
+
+),
+
+_win_joined as (
+
+    select
+        {% for k in key_cols -%}
+        p.{{ k }},
+        {% endfor -%}
+        p._win_at,
+        {% for c in spec.value_columns -%}
+        e._win_v{{ loop.index }},
+        {% endfor -%}
+        e._win_ts
+    from _win_points as p
+    inner join _win_events as e
+        on {% for k in key_cols %}p.{{ k }} = e.{{ k }} and {% endfor -%}
+        e._win_ts <= p._win_at
+        and e._win_ts > {{ dbt.dateadd('second', -max_seconds, 'p._win_at') }}
+
+),
+
+_win_grouped as (
+
+    select
+        {% for k in key_cols -%}
+        {{ k }},
+        {% endfor -%}
+        _win_at,
+        {% for w in spec.windows -%}
+        {%- set outer = loop -%}
+        {%- set inside = '_win_ts > ' ~ dbt.dateadd('second', -w.seconds, '_win_at') -%}
+        {% for a in spec.aggregates -%}
+        {%- set value = none if a.column is none else 'case when ' ~ inside ~ ' then _win_v'
+            ~ (spec.value_columns.index(a.column) + 1) ~ ' end' -%}
+        {{ pitstop._windows_aggregate_sql(
+            a.function, value, 'case when ' ~ inside ~ ' then 1 end') }}
+            as {{ q(a.name ~ '_' ~ w.label) }},
+        {% endfor -%}
+        {% endfor -%}
+        count(*) as _win_n
+    from _win_joined
+    group by {% for k in key_cols %}{{ k }}, {% endfor %}_win_at
+
+),
+
+_win_results as (
+
+    select
+        {% for k in key_cols -%}
+        p.{{ k }},
+        {% endfor -%}
+        p._win_at,
+        {% for w in spec.windows -%}
+        {%- set outer = loop -%}
+        {% for a in spec.aggregates -%}
+        {%- set column = q(a.name ~ '_' ~ w.label) -%}
+        {% if a.function in ('count', 'count_distinct') -%}
+        coalesce(g.{{ column }}, 0) as {{ column }}
+        {%- else -%}
+        g.{{ column }}
+        {%- endif %}{{ ',' if not (outer.last and loop.last) }}
+        {% endfor -%}
+        {% endfor -%}
+    from _win_points as p
+    left join _win_grouped as g
+        on {% for k in key_cols %}p.{{ k }} = g.{{ k }} and {% endfor %}p._win_at = g._win_at
+
+),
+
+{{ pitstop._windows_final(key_cols, spec, spine, spine_keys, spine_timestamp, as_of) }}
+{% endmacro %}
+
+
+{#- Private helper: the closing CTE and select shared by both forms. -#}
+{% macro _windows_final(key_cols, spec, spine, spine_keys, spine_timestamp, as_of) %}
+    {%- set q = adapter.quote -%}
+final as (
+
+    {% if spine is not none -%}
+    select
+        _win_spine.*,
+        {% for w in spec.windows -%}
+        {%- set outer = loop -%}
+        {% for a in spec.aggregates -%}
+        _win_results.{{ q(a.name ~ '_' ~ w.label) }}{{ ',' if not (outer.last and loop.last) }}
+        {% endfor -%}
+        {% endfor -%}
+    from {{ spine }} as _win_spine
+    left join _win_results
+        on {% for k in spine_keys -%}
+        _win_spine.{{ q(k) }} = _win_results.{{ key_cols[loop.index0] }} and {% endfor -%}
+        _win_spine.{{ q(spine_timestamp) }} = _win_results._win_at
+    {%- else -%}
+    select
+        {% for k in key_cols -%}
+        {{ k }},
+        {% endfor -%}
+        _win_at as {{ q(as_of) }},
+        {% for w in spec.windows -%}
+        {%- set outer = loop -%}
+        {% for a in spec.aggregates -%}
+        {{ q(a.name ~ '_' ~ w.label) }}{{ ',' if not (outer.last and loop.last) }}
+        {% endfor -%}
+        {% endfor -%}
+    from _win_results
+    {%- endif %}
+
+)
+
+select * from final
+{% endmacro %}
