@@ -1,0 +1,1 @@
+select * from {{ ref('data_point_in_time_join_customer_segments') }}

@@ -1,0 +1,5 @@
+{{ pitstop.point_in_time_join(
+    spine=ref('data_point_in_time_join_spine'),
+    spine_timestamp='spine_at',
+    features=['pit_customer_events'], impl='default',
+) }}

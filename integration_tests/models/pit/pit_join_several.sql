@@ -1,0 +1,20 @@
+{#- two views, one of them scd2, the spine given as a CTE name -#}
+with
+
+spine as (
+
+    select spine_id, customer_id, spine_at from {{ ref('data_point_in_time_join_spine') }}
+
+),
+
+final as (
+
+    {{ pitstop.point_in_time_join(
+        spine='spine',
+        spine_timestamp='spine_at',
+        features=['pit_customer_events:score', 'pit_customer_segments:segment'],
+    ) | indent(4) }}
+
+)
+
+select * from final
