@@ -246,6 +246,12 @@ def feast_version() -> str:
 
 
 def emit(result: dict[str, Any]) -> None:
-    """Print the one-line JSON result on stdout (everything else goes to stderr)."""
-    sys.stdout.write(json.dumps(result) + "\n")
-    sys.stdout.flush()
+    """Print the one-line JSON result on the real stdout.
+
+    The scripts run Feast under ``contextlib.redirect_stdout(sys.stderr)``
+    because Feast ``print``s progress (materialize, inferred timestamp
+    columns); stdout carries only this line.
+    """
+    out = sys.__stdout__ or sys.stdout
+    out.write(json.dumps(result) + "\n")
+    out.flush()
