@@ -1,8 +1,8 @@
 with
 
-changes as (
+history as (
 
-    select * from {{ ref('stg_payments__customer_changes') }}
+    select * from {{ ref('int_customers_historized') }}
 
 ),
 
@@ -10,13 +10,14 @@ final as (
 
     select
         customer_id,
-        changed_at,
+        valid_from,
+        valid_to,
         ingested_at,
         is_deleted,
         tier,
         country,
         credit_limit
-    from changes
+    from history
 
 )
 
