@@ -1,0 +1,1 @@
+select * from {{ ref('data_feature_history_events') }}

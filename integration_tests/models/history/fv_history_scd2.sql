@@ -1,0 +1,1 @@
+select * from {{ ref('test_scd2_from_events_tombstones') }}

@@ -1,0 +1,1 @@
+{{ pitstop.feature_history(ref('fv_history_events')) }}
