@@ -1,0 +1,514 @@
+"""`get_online_features`: fast lookups of the latest feature values.
+
+The lookup path never touches dbt, the manifest, MLflow or pandas: everything
+it needs (views, keys, types, TTLs, services) is the registry snapshot that
+`materialize` stored in the online store's metadata. The snapshot and the
+resolved request plans are cached per `FeatureStore`; a value written under a
+newer view layout than the cached snapshot makes the lookup reload it once.
+
+A lookup reads each requested view once (one statement or one Redis
+transaction for all views together, so all views come from one snapshot) and
+reports, per entity and feature, the value, a `Status` and the feature
+timestamp. TTL is enforced online: a value older than ``as_of - ttl`` is
+``EXPIRED`` and returned as ``None``, exactly as the point-in-time join
+returns NULL for it (zero training-serving skew); ``ts == as_of - ttl`` is
+still ``PRESENT`` (the PIT join's bound is inclusive too).
+"""
+
+from __future__ import annotations
+
+import marshal
+import operator
+import threading
+import time
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pitstop.errors import (
+    InvalidEntityKeyError,
+    InvalidRequestError,
+    OnlineStoreError,
+    UnknownFeatureError,
+    UnknownFeatureViewError,
+    UnknownServiceError,
+)
+from pitstop.online.base import Key, OnlineStore, get_online_store, online_store_config
+from pitstop.online.codec import DECODERS, INTEGER_TYPES, encode_key
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pitstop.store import FeatureStore
+
+__all__ = ["OnlineFeatures", "Status", "get_online_features"]
+
+_EPOCH = datetime(1970, 1, 1)
+_loads = marshal.loads
+
+
+class Status(StrEnum):
+    """Why a feature value is what it is."""
+
+    PRESENT = "PRESENT"  # a value was found and is within the TTL
+    NOT_FOUND = "NOT_FOUND"  # the entity has no row in the view
+    NULL = "NULL"  # the latest row holds NULL for this feature
+    EXPIRED = "EXPIRED"  # the latest row is older than the view's TTL (value is None)
+
+
+PRESENT, NOT_FOUND, NULL, EXPIRED = Status.PRESENT, Status.NOT_FOUND, Status.NULL, Status.EXPIRED
+
+
+class OnlineFeatures:
+    """The answer of `get_online_features`: one row per requested entity.
+
+    Attributes:
+        key_columns: the entity key columns of the request, in order.
+        keys: key column -> values, as requested.
+        refs: the feature references (``view:feature``), in request order.
+        values: ref -> values (``None`` unless the status is ``PRESENT``).
+        statuses: ref -> `Status` per row.
+    """
+
+    __slots__ = ("_ts", "key_columns", "keys", "refs", "statuses", "values")
+
+    def __init__(
+        self,
+        key_columns: list[str],
+        keys: dict[str, list[Any]],
+        refs: list[str],
+        values: dict[str, list[Any]],
+        statuses: dict[str, list[Status]],
+        timestamps_us: dict[str, list[int | None]],
+    ) -> None:
+        self.key_columns = key_columns
+        self.keys = keys
+        self.refs = refs
+        self.values = values
+        self.statuses = statuses
+        self._ts = timestamps_us
+
+    def __len__(self) -> int:
+        return len(self.keys[self.key_columns[0]]) if self.key_columns else 0
+
+    def __repr__(self) -> str:
+        return f"OnlineFeatures({len(self)} entities x {len(self.refs)} features)"
+
+    @property
+    def timestamps(self) -> dict[str, list[datetime | None]]:
+        """ref -> feature timestamp (naive UTC) of the row each value came from."""
+        return {ref: [_ts(us) for us in self._ts[ref]] for ref in self.refs}
+
+    def value(self, ref: str, row: int = 0) -> Any:
+        """The value of feature ``ref`` for request row ``row``."""
+        return self.values[ref][row]
+
+    def status(self, ref: str, row: int = 0) -> Status:
+        """The `Status` of feature ``ref`` for request row ``row``."""
+        return self.statuses[ref][row]
+
+    def timestamp(self, ref: str, row: int = 0) -> datetime | None:
+        """The feature timestamp of ``ref`` for request row ``row`` (None when not found)."""
+        return _ts(self._ts[ref][row])
+
+    def to_dict(self, statuses: bool = False, timestamps: bool = False) -> dict[str, list[Any]]:
+        """Columns: the key columns, then one per feature ref; optionally
+        ``<ref>__status`` (status names) and ``<ref>__timestamp`` columns."""
+        out: dict[str, list[Any]] = {name: list(self.keys[name]) for name in self.key_columns}
+        for ref in self.refs:
+            out[ref] = list(self.values[ref])
+            if statuses:
+                out[f"{ref}__status"] = [str(s) for s in self.statuses[ref]]
+            if timestamps:
+                out[f"{ref}__timestamp"] = [_ts(us) for us in self._ts[ref]]
+        return out
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per entity: ``{"entity": {...}, "features": {ref: {"value",
+        "status", "timestamp"}}}``; timestamps as ISO-8601 text (JSON-ready
+        apart from the feature values themselves)."""
+        records = []
+        for i in range(len(self)):
+            features = {}
+            for ref in self.refs:
+                moment = _ts(self._ts[ref][i])
+                features[ref] = {
+                    "value": self.values[ref][i],
+                    "status": str(self.statuses[ref][i]),
+                    "timestamp": moment.isoformat() if moment else None,
+                }
+            records.append(
+                {"entity": {k: self.keys[k][i] for k in self.key_columns}, "features": features}
+            )
+        return records
+
+    def to_pandas(self, statuses: bool = False, timestamps: bool = False) -> pd.DataFrame:
+        """`to_dict` as a pandas DataFrame (pandas is imported only here)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dict(statuses=statuses, timestamps=timestamps))
+
+
+def _ts(us: int | None) -> datetime | None:
+    return None if us is None else _EPOCH + timedelta(microseconds=us)
+
+
+@dataclass(frozen=True)
+class _ViewPlan:
+    view: str
+    keys: tuple[str, ...]
+    key_types: tuple[str, ...]
+    integer_key: bool
+    ttl_us: int | None
+    layout: int
+    width: int
+    # (ref, index in the packed tuple, decoder or None)
+    features: tuple[tuple[str, int, Callable[[Any], Any] | None], ...]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    views: tuple[_ViewPlan, ...]
+    refs: tuple[str, ...]
+    key_columns: tuple[str, ...]
+
+
+class _Online:
+    """Per-`FeatureStore` lookup state: the store, the snapshot, cached plans."""
+
+    def __init__(self, store: OnlineStore) -> None:
+        self.store = store
+        self.snapshot: dict[str, Any] | None = None
+        self.plans: dict[Any, _Plan] = {}
+        self.lock = threading.Lock()
+
+    def reload(self) -> dict[str, Any]:
+        snapshot = self.store.metadata().snapshot
+        if snapshot is None:
+            raise OnlineStoreError(
+                f"the online store ({self.store.describe()}) holds nothing yet; "
+                "run `pitstop materialize`"
+            )
+        with self.lock:
+            self.snapshot = snapshot
+            self.plans = {}
+        return snapshot
+
+    def plan(self, features: Sequence[str] | None, service: str | None) -> _Plan:
+        if service is not None:
+            if features is not None:
+                raise InvalidRequestError("pass either features or service, not both")
+            cache_key: Any = service
+        elif features is None:
+            raise InvalidRequestError("pass features=[...] or service='<training model>'")
+        else:
+            if isinstance(features, str):
+                features = [features]
+            cache_key = tuple(features)
+        plan = self.plans.get(cache_key)
+        if plan is not None:
+            return plan
+        snapshot = self.snapshot if self.snapshot is not None else self.reload()
+        try:
+            plan = _build_plan(snapshot, features, service)
+        except (UnknownFeatureViewError, UnknownFeatureError, UnknownServiceError):
+            # maybe materialized since the snapshot was cached: look once more
+            plan = _build_plan(self.reload(), features, service)
+        self.plans[cache_key] = plan
+        return plan
+
+
+def _build_plan(
+    snapshot: Mapping[str, Any], features: Sequence[str] | None, service: str | None
+) -> _Plan:
+    views = snapshot["views"]
+    if service is not None:
+        services = snapshot.get("services", {})
+        if service not in services:
+            known = ", ".join(sorted(services)) or "none"
+            raise UnknownServiceError(f"unknown feature service '{service}' (known: {known})")
+        refs_in: Sequence[str] = services[service]
+    else:
+        refs_in = features or []
+    if not refs_in:
+        raise InvalidRequestError("no features requested")
+    chosen: dict[str, list[str]] = {}
+    for ref in refs_in:
+        if not isinstance(ref, str) or not ref or ref.count(":") > 1:
+            raise UnknownFeatureError(f"feature reference {ref!r} must be 'view' or 'view:feature'")
+        view_name, _, feature_name = ref.partition(":")
+        spec = views.get(view_name)
+        if spec is None:
+            known = ", ".join(sorted(views)) or "none"
+            raise UnknownFeatureViewError(
+                f"feature view '{view_name}' is not in the online store (online views: "
+                f"{known}); is it online: true, and was `pitstop materialize` run?"
+            )
+        names = [f[0] for f in spec["features"]]
+        if feature_name and feature_name not in names:
+            raise UnknownFeatureError(
+                f"feature view '{view_name}' has no feature '{feature_name}' "
+                f"(it has: {', '.join(names)})"
+            )
+        picked = chosen.setdefault(view_name, [])
+        for name in [feature_name] if feature_name else names:
+            if name not in picked:
+                picked.append(name)
+    plans = []
+    refs: list[str] = []
+    key_columns: list[str] = []
+    for view_name, names in chosen.items():
+        spec = views[view_name]
+        index = {f[0]: (i, f[2]) for i, f in enumerate(spec["features"])}
+        feats = []
+        for name in names:
+            position, tag = index[name]
+            feats.append((f"{view_name}:{name}", 3 + position, DECODERS[tag] if tag else None))
+        refs.extend(ref for ref, _, _ in feats)
+        keys = tuple(k for k, _ in spec["keys"])
+        key_columns.extend(k for k in keys if k not in key_columns)
+        ttl = spec.get("ttl_seconds")
+        plans.append(
+            _ViewPlan(
+                view=view_name,
+                keys=keys,
+                key_types=tuple(t for _, t in spec["keys"]),
+                integer_key=bool(spec["integer_key"]),
+                ttl_us=None if ttl is None else int(ttl) * 1_000_000,
+                layout=int(spec["layout"]),
+                width=3 + len(spec["features"]),
+                features=tuple(feats),
+            )
+        )
+    return _Plan(views=tuple(plans), refs=tuple(refs), key_columns=tuple(key_columns))
+
+
+_STATE: weakref.WeakKeyDictionary[Any, _Online] = weakref.WeakKeyDictionary()
+_STATE_LOCK = threading.Lock()
+
+
+def _online(store: FeatureStore) -> _Online:
+    state = _STATE.get(store)
+    if state is None:
+        with _STATE_LOCK:
+            state = _STATE.get(store)
+            if state is None:
+                project = store.project
+                config = online_store_config(project.vars, project.root)
+                state = _Online(get_online_store(config))
+                _STATE[store] = state
+    return state
+
+
+def online_store_of(store: FeatureStore) -> OnlineStore:
+    """The online store the lookups of ``store`` read (shared, cached)."""
+    return _online(store).store
+
+
+def get_online_features(
+    store: FeatureStore,
+    features: Sequence[str] | None = None,
+    service: str | None = None,
+    entities: Mapping[str, Sequence[Any]] | None = None,
+    entity_rows: Sequence[Mapping[str, Any]] | None = None,
+    as_of: datetime | None = None,
+) -> OnlineFeatures:
+    """Latest feature values for some entities, from the online store.
+
+    Args:
+        store: the `FeatureStore`.
+        features: feature references, ``view:feature`` or ``view`` (all its features).
+        service: instead of ``features``, a feature service (a training model's
+            feature list).
+        entities: key column -> list of values (columns), e.g.
+            ``{"customer_id": [1, 2], "merchant_id": [7, 9]}``.
+        entity_rows: instead of ``entities``, one mapping per entity, e.g.
+            ``[{"customer_id": 1, "merchant_id": 7}]``.
+        as_of: the clock TTLs are checked against (default now, UTC).
+
+    Returns:
+        `OnlineFeatures`: per entity and feature the value, a `Status` and the
+        feature timestamp.
+
+    Raises:
+        UnknownServiceError, UnknownFeatureViewError, UnknownFeatureError: the
+            request names something the online store does not hold.
+        InvalidEntityKeyError: key columns missing, unexpected or of the wrong type.
+        InvalidRequestError: a malformed request (both or neither of a pair given).
+        OnlineStoreError: the store is unreachable or empty.
+    """
+    state = _online(store)
+    plan = state.plan(features, service)
+    columns = _key_columns(plan, entities, entity_rows)
+    if as_of is None:
+        now_us = time.time_ns() // 1000
+    else:
+        if as_of.tzinfo is not None:
+            as_of = as_of.astimezone(UTC).replace(tzinfo=None)
+        now_us = (as_of - _EPOCH) // timedelta(microseconds=1)
+    try:
+        return _lookup(state, plan, columns, now_us)
+    except _StaleLayout:
+        state.reload()
+        plan = state.plan(features, service)
+        try:
+            return _lookup(state, plan, columns, now_us)
+        except _StaleLayout:
+            raise OnlineStoreError(
+                "the online store changed its schema twice during one lookup; retry"
+            ) from None
+
+
+class _StaleLayout(Exception):
+    """A stored value was written under another layout than the cached snapshot's."""
+
+
+def _key_columns(
+    plan: _Plan,
+    entities: Mapping[str, Sequence[Any]] | None,
+    entity_rows: Sequence[Mapping[str, Any]] | None,
+) -> dict[str, list[Any]]:
+    expected = plan.key_columns
+    if entities is not None and entity_rows is not None:
+        raise InvalidRequestError("pass either entities or entity_rows, not both")
+    if entity_rows is not None:
+        if isinstance(entity_rows, Mapping):
+            entity_rows = [entity_rows]
+        columns: dict[str, list[Any]] = {}
+        if entity_rows:
+            names = entity_rows[0].keys()
+            for row in entity_rows:
+                if row.keys() != names:
+                    raise InvalidEntityKeyError(
+                        f"every entity row needs the same keys; got {sorted(names)} "
+                        f"and {sorted(row.keys())}"
+                    )
+            columns = {name: [row[name] for row in entity_rows] for name in names}
+        else:
+            columns = {name: [] for name in expected}
+    elif entities is not None:
+        columns = {}
+        for name, values in entities.items():
+            if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+                values = list(values) if not isinstance(values, (str, bytes)) else [values]
+            columns[name] = values if isinstance(values, list) else list(values)
+        lengths = {len(v) for v in columns.values()}
+        if len(lengths) > 1:
+            raise InvalidEntityKeyError(
+                "entities: every key column needs the same number of values, got "
+                + ", ".join(f"{k}={len(v)}" for k, v in columns.items())
+            )
+    else:
+        raise InvalidRequestError("pass entities={'<key>': [...]} or entity_rows=[{'<key>': ...}]")
+    missing = [k for k in expected if k not in columns]
+    extra = [k for k in columns if k not in expected]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing)}")
+        if extra:
+            parts.append(f"unexpected {', '.join(extra)}")
+        raise InvalidEntityKeyError(
+            f"entity keys: {'; '.join(parts)} (the requested views need: {', '.join(expected)})"
+        )
+    return columns
+
+
+def _check_keys(name: str, kind: str, values: list[Any]) -> list[Any]:
+    """Validate (and normalize numpy-style integers) the values of one key column."""
+    if kind in INTEGER_TYPES:
+        if all(type(v) is int for v in values):
+            return values
+        out = []
+        for v in values:
+            if v is None or type(v) is int:
+                out.append(v)
+            elif isinstance(v, bool) or not hasattr(v, "__index__"):
+                raise InvalidEntityKeyError(
+                    f"entity key {name} is an integer ({kind}); got {v!r} ({type(v).__name__})"
+                )
+            else:
+                out.append(operator.index(v))
+        return out
+    for v in values:
+        if v is not None and type(v) is not str:
+            raise InvalidEntityKeyError(
+                f"entity key {name} is a string ({kind}); got {v!r} ({type(v).__name__})"
+            )
+    return values
+
+
+def _lookup(
+    state: _Online, plan: _Plan, columns: dict[str, list[Any]], now_us: int
+) -> OnlineFeatures:
+    n = len(columns[plan.key_columns[0]]) if plan.key_columns else 0
+    checked: dict[str, list[Any]] = {}
+    encoded: list[list[Key | None]] = []
+    requests: list[tuple[str, Sequence[Key]]] = []
+    for vp in plan.views:
+        for name, kind in zip(vp.keys, vp.key_types, strict=True):
+            if name not in checked:
+                checked[name] = _check_keys(name, kind, columns[name])
+        if len(vp.keys) == 1:
+            view_keys: list[Any] = checked[vp.keys[0]]
+        else:
+            view_keys = [
+                None if None in parts else encode_key(parts, vp.key_types)
+                for parts in zip(*(checked[k] for k in vp.keys), strict=True)
+            ]
+        encoded.append(view_keys)
+        unique = list(dict.fromkeys(view_keys)) if n > 1 else list(view_keys)
+        if None in unique:
+            unique.remove(None)
+        requests.append((vp.view, unique))
+    replies = state.store.read(requests) if n else [{} for _ in requests]
+
+    values: dict[str, list[Any]] = {}
+    statuses: dict[str, list[Status]] = {}
+    stamps: dict[str, list[int | None]] = {}
+    for vp, view_keys, found in zip(plan.views, encoded, replies, strict=True):
+        missing_row = (vp.layout, None, None) + (None,) * (vp.width - 3)
+        decoded: dict[Any, tuple[Any, ...]] = {}
+        for key, blob in found.items():
+            row = _loads(blob)
+            if row[0] != vp.layout:
+                raise _StaleLayout
+            decoded[key] = row
+        rows = [decoded.get(k, missing_row) for k in view_keys]
+        cols = list(zip(*rows, strict=True)) if rows else [()] * vp.width
+        ts_col: list[int | None] = list(cols[1])
+        # rows that are not simply PRESENT: not found or expired
+        odd: dict[int, Status] = {}
+        if len(decoded) < len(view_keys):
+            odd = {i: NOT_FOUND for i, row in enumerate(rows) if row is missing_row}
+        if vp.ttl_us is not None:
+            cutoff = now_us - vp.ttl_us
+            for i, ts in enumerate(ts_col):
+                if ts is not None and ts < cutoff:
+                    odd[i] = EXPIRED
+        for ref, position, decoder in vp.features:
+            col = list(cols[position])
+            status = [PRESENT] * n
+            for i, kind in odd.items():
+                status[i] = kind
+                col[i] = None
+            if None in col:
+                for i, v in enumerate(col):
+                    if v is None and i not in odd:
+                        status[i] = NULL
+            if decoder is not None:
+                col = [None if v is None else decoder(v) for v in col]
+            values[ref] = col
+            statuses[ref] = status
+            stamps[ref] = ts_col
+    return OnlineFeatures(
+        key_columns=list(plan.key_columns),
+        keys={k: list(columns[k]) for k in plan.key_columns},
+        refs=list(plan.refs),
+        values=values,
+        statuses=statuses,
+        timestamps_us=stamps,
+    )

@@ -1,0 +1,427 @@
+"""`materialize`: write the latest feature values of online views to the online store.
+
+For each view, one DuckDB query (on the project's DuckDB file, opened read-only)
+picks per entity the row with the latest feature timestamp ``ts <= as_of``
+(ties: latest created timestamp), exactly the row the point-in-time join picks
+for a spine row at ``as_of``; rows are streamed as Arrow record batches,
+packed (`pitstop.online.codec`) and upserted. DuckDB aggregates with a hash
+table per entity and spills to disk past its memory limit, and Python holds
+one batch at a time, so memory stays bounded whatever the view's size.
+
+Incremental by default: the store keeps one watermark per view (the previous
+run's ``as_of`` and the largest created timestamp it saw) and a run reads only
+rows that can change an answer: ``ts`` in ``(previous as_of, as_of]``, or
+created after the previous run (late rows), or (SCD2/snapshot views) whose
+validity ended in ``(previous as_of, as_of]``. The stores never replace a
+value with one whose (feature timestamp, created timestamp) is older. A view
+whose schema changed, a first run, an ``as_of`` before the previous one and
+``full_refresh=True`` rebuild the view from scratch.
+
+All views of a run are published in one atomic step with the new watermarks
+and the registry snapshot lookups use (see `pitstop.online.base`).
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from itertools import repeat
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pitstop.errors import ContractError, MaterializationError, PitstopError
+from pitstop.online.base import OnlineStore, get_online_store, online_store_config
+from pitstop.online.codec import (
+    INTEGER_TYPES,
+    STRING_TYPES,
+    decode_tag,
+    key_sql,
+    layout_id,
+    value_sql,
+)
+
+if TYPE_CHECKING:
+    from pitstop.registry import FeatureView, Registry
+    from pitstop.store import FeatureStore
+
+__all__ = [
+    "MaterializeResult",
+    "ViewResult",
+    "materialize",
+    "open_online_store",
+    "registry_snapshot",
+    "view_spec",
+]
+
+Progress = Callable[[str, int, int], None]
+
+BATCH_ROWS = 100_000
+# test hook: pause (sleep until killed) at a named point, after touching a file
+PAUSE_ENV = "PITSTOP_MATERIALIZE_PAUSE"
+PAUSE_FILE_ENV = "PITSTOP_MATERIALIZE_PAUSE_FILE"
+PAUSE_POINTS = ("after_write", "before_commit")
+_MIN_INT = -(2**63)
+_QUOTED = re.compile(r'"((?:[^"]|"")*)"')
+
+
+@dataclass
+class ViewResult:
+    """What one view's materialization did."""
+
+    view: str
+    full_refresh: bool
+    rows_read: int = 0
+    entities_written: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class MaterializeResult:
+    """What a `materialize` run did, per view and in total."""
+
+    store: str
+    as_of: datetime
+    views: list[ViewResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rows_read(self) -> int:
+        return sum(v.rows_read for v in self.views)
+
+    @property
+    def entities_written(self) -> int:
+        return sum(v.entities_written for v in self.views)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``pitstop materialize --json``)."""
+        return {
+            "store": self.store,
+            "as_of": self.as_of.isoformat(),
+            "views": [asdict(v) for v in self.views],
+            "rows_read": self.rows_read,
+            "entities_written": self.entities_written,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def summary(self) -> str:
+        """One line: views, rows read, entities written, seconds."""
+        seconds = self.seconds or 1e-9
+        return (
+            f"materialized {len(self.views)} view(s) into {self.store}: "
+            f"{self.rows_read:,} rows read, {self.entities_written:,} entities written "
+            f"in {self.seconds:.2f} s ({self.rows_read / seconds:,.0f} rows/s)"
+        )
+
+
+def open_online_store(store: FeatureStore) -> OnlineStore:
+    """The online store configured for the project of ``store``."""
+    project = store.project
+    return get_online_store(online_store_config(project.vars, project.root))
+
+
+def view_spec(view: FeatureView) -> dict[str, Any]:
+    """What lookups need to know about a view, JSON-ready (part of the snapshot)."""
+    keys = [[key.name, key.type] for key in view.entity.keys]
+    for name, kind in keys:
+        if kind not in INTEGER_TYPES and kind not in STRING_TYPES:
+            raise ContractError(
+                f"feature view '{view.name}': entity '{view.entity.name}' key '{name}' has "
+                f"type {kind}; online stores support integer and string keys"
+            )
+    spec: dict[str, Any] = {
+        "entity": view.entity.name,
+        "keys": keys,
+        "integer_key": len(keys) == 1 and keys[0][1] in INTEGER_TYPES,
+        "timestamp": view.timestamp,
+        "created_timestamp": view.created_timestamp,
+        "ttl_seconds": int(view.ttl.total_seconds()) if view.ttl else None,
+        "features": [[f.name, f.dtype, decode_tag(f.dtype)] for f in view.features],
+    }
+    spec["layout"] = layout_id(spec)
+    return spec
+
+
+def registry_snapshot(
+    registry: Registry, views: Sequence[FeatureView], previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The registry snapshot stored with the values: the specs of ``views``,
+    the specs of previously materialized views (as they were written), and
+    every feature service."""
+    specs = dict((previous or {}).get("views", {}))
+    specs.update({view.name: view_spec(view) for view in views})
+    services = {name: list(s.features) for name, s in registry.services.items()}
+    return {"format": 1, "views": specs, "services": services}
+
+
+def materialize(
+    store: FeatureStore,
+    select: Sequence[str] | None = None,
+    full_refresh: bool = False,
+    progress: Progress | None = None,
+    as_of: datetime | None = None,
+) -> MaterializeResult:
+    """Write the latest value per entity of online feature views to the online store.
+
+    Args:
+        store: the `FeatureStore`.
+        select: view names (default: every view with ``online: true``).
+        full_refresh: rebuild the selected views instead of reading only new rows.
+        progress: called as ``progress(view, rows_read, entities_written)`` after
+            each batch (the CLI draws a progress bar with it).
+        as_of: materialization time (naive UTC or aware; default now): rows with a
+            later feature timestamp are not served yet.
+
+    Returns:
+        a `MaterializeResult` with rows read, entities written and seconds per view.
+
+    Raises:
+        UnknownFeatureViewError: a selected view does not exist.
+        ContractError: a selected view is not ``online: true`` or has unsupported keys.
+        MaterializationError: reading DuckDB or writing the store failed; the
+            store was left exactly as it was.
+    """
+    started = time.perf_counter()
+    as_of = _naive_utc(as_of or datetime.now(UTC))
+    as_of_us = _epoch_us(as_of)
+    registry = store.registry
+    views = _selected_views(registry, select)
+    online = open_online_store(store)
+    result = MaterializeResult(store=online.describe(), as_of=as_of)
+    duck = _connect_duckdb(store.project.duckdb_path)
+    try:
+        with online.writer() as writer:
+            meta = writer.metadata()
+            snapshot = registry_snapshot(registry, views, meta.snapshot)
+            watermarks = dict(meta.watermarks)
+            for view in views:
+                spec = snapshot["views"][view.name]
+                previous = watermarks.get(view.name)
+                full = (
+                    full_refresh
+                    or previous is None
+                    or previous.get("layout") != spec["layout"]
+                    or previous.get("as_of_us", _MIN_INT) > as_of_us
+                )
+                outcome = ViewResult(view=view.name, full_refresh=full)
+                result.views.append(outcome)
+                view_started = time.perf_counter()
+                watermarks[view.name] = _materialize_view(
+                    duck,
+                    writer,
+                    view,
+                    spec,
+                    as_of_us,
+                    None if full else previous,
+                    outcome,
+                    progress,
+                )
+                outcome.seconds = time.perf_counter() - view_started
+            _pause("before_commit")
+            writer.commit(snapshot, watermarks)
+    except PitstopError:
+        raise
+    except Exception as exc:
+        raise MaterializationError(
+            f"materialize failed, the online store was left as it was: {exc}"
+        ) from exc
+    finally:
+        duck.close()
+        online.close()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _selected_views(registry: Registry, select: Sequence[str] | None) -> list[FeatureView]:
+    if not select:
+        return [v for v in registry.views.values() if v.online]
+    if isinstance(select, str):
+        select = [select]
+    views = []
+    for name in dict.fromkeys(select):
+        view = registry.view(name)
+        if not view.online:
+            raise ContractError(
+                f"feature view '{name}' is not online (set config.meta.pitstop.online: true)"
+            )
+        views.append(view)
+    return views
+
+
+def _connect_duckdb(path: Path) -> Any:
+    import duckdb
+
+    if not path.exists():
+        raise MaterializationError(
+            f"the offline store {path} does not exist; build the project first (dbt build)"
+        )
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise MaterializationError(f"cannot open {path} read-only: {exc}") from exc
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(f"set memory_limit = '{os.environ.get('PITSTOP_MATERIALIZE_MEMORY', '1GB')}'")
+    con.execute(f"set temp_directory = '{tempfile.gettempdir()}/pitstop-duckdb-spill'")
+    con.execute("set preserve_insertion_order = false")
+    return con
+
+
+def _relation_sql(relation: str) -> str:
+    """``"db"."schema"."table"`` -> ``"schema"."table"``: the file is opened
+    under its own catalog name, which need not be the one dbt recorded."""
+    parts = _QUOTED.findall(relation)
+    if len(parts) < 2:
+        return relation
+    return ".".join('"' + p + '"' for p in parts[-2:])
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _view_sql(view: FeatureView, spec: dict[str, Any], incremental: bool) -> tuple[str, str | None]:
+    """The latest-row-per-entity query and the max-created-timestamp query.
+
+    Parameters: ``$as_of`` and, when incremental, ``$prev_as_of`` and
+    ``$prev_created`` (all microseconds since the epoch, UTC).
+    """
+    keys = [name for name, _ in spec["keys"]]
+    key_types = [kind for _, kind in spec["keys"]]
+    ts = f"epoch_us({_q(view.timestamp)})"
+    cts = f"epoch_us({_q(view.created_timestamp)})" if view.created_timestamp else "null::bigint"
+    valid_to = f"epoch_us({_q(view.valid_to)})" if view.kind != "event" and view.valid_to else None
+    features = [
+        f"f{i} := {value_sql(_q(name), dtype)}"
+        for i, (name, dtype, _) in enumerate(spec["features"])
+    ]
+    row = ", ".join(
+        [f"ts := {ts}", f"cts := {cts}", f"vt := {valid_to or 'null::bigint'}", *features]
+    )
+    # one orderable scalar for (ts, created ts): arg_max on a tuple is much slower
+    version = (
+        f"{ts}::hugeint * 18446744073709551616 + "
+        f"(coalesce({cts}, {_MIN_INT})::hugeint + 9223372036854775808)"
+    )
+    where = [f"{ts} <= $as_of"]
+    if incremental:
+        changed = [f"{ts} > $prev_as_of"]
+        if view.created_timestamp:
+            changed.append(f"{cts} > $prev_created")
+        if valid_to:
+            changed.append(f"({valid_to} > $prev_as_of and {valid_to} <= $as_of)")
+        where.append("(" + " or ".join(changed) + ")")
+    relation = _relation_sql(view.relation)
+    outputs = [
+        f"case when r.vt <= $as_of then null else r.f{i} end as f{i}"
+        for i in range(len(spec["features"]))
+    ]
+    # identifiers are quoted by _q or come from the validated registry; values are bound
+    outer = ", ".join(["k", "n", "r.ts as ts", "r.cts as cts", *outputs])
+    inner = ", ".join(
+        [
+            f"{key_sql([_q(k) for k in keys], key_types)} as k",
+            "count(*) as n",
+            f"arg_max(struct_pack({row}), {version}) as r",
+        ]
+    )
+    where.extend(_q(k) + " is not null" for k in keys)
+    sql = " ".join(
+        [
+            "select",
+            outer,
+            "from (select",
+            inner,
+            "from",
+            relation,
+            "where",
+            " and ".join(where),
+            "group by all) order by k",
+        ]
+    )
+    created_sql = (
+        f"select max({cts}) from {relation}"  # noqa: S608 - quoted identifiers only
+        if view.created_timestamp
+        else None
+    )
+    return sql, created_sql
+
+
+def _materialize_view(
+    duck: Any,
+    writer: Any,
+    view: FeatureView,
+    spec: dict[str, Any],
+    as_of_us: int,
+    previous: dict[str, Any] | None,
+    outcome: ViewResult,
+    progress: Progress | None,
+) -> dict[str, Any]:
+    """Stream one view into ``writer``; return its new watermark."""
+    import duckdb
+
+    incremental = previous is not None
+    sql, created_sql = _view_sql(view, spec, incremental)
+    params: dict[str, Any] = {"as_of": as_of_us}
+    if incremental and previous is not None:
+        params["prev_as_of"] = previous["as_of_us"]
+        if view.created_timestamp:
+            prev_created = previous.get("max_created_us")
+            params["prev_created"] = _MIN_INT if prev_created is None else prev_created
+    else:
+        writer.reset(view.name, spec["integer_key"])
+    layout = spec["layout"]
+    width = len(spec["features"])
+    try:
+        duck.execute("begin transaction")
+        max_created = duck.execute(created_sql).fetchall()[0][0] if created_sql else None
+        reader = duck.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
+        for batch in reader:
+            columns = [column.to_pylist() for column in batch.columns]
+            keys, counts, ts, cts = columns[:4]
+            values = columns[4 : 4 + width]
+            blobs = list(map(marshal.dumps, zip(repeat(layout), ts, cts, *values)))
+            written = writer.write(view.name, list(zip(keys, ts, cts, blobs, strict=True)))
+            outcome.rows_read += sum(counts)
+            outcome.entities_written += written
+            if progress is not None:
+                progress(view.name, outcome.rows_read, outcome.entities_written)
+            _pause("after_write")
+        duck.execute("commit")
+    except duckdb.Error as exc:
+        raise MaterializationError(
+            f"reading feature view '{view.name}' from DuckDB failed, the online store was "
+            f"left as it was: {exc}"
+        ) from exc
+    if previous is not None and max_created is None:
+        max_created = previous.get("max_created_us")
+    return {"as_of_us": as_of_us, "max_created_us": max_created, "layout": layout}
+
+
+def _pause(point: str) -> None:
+    """Test hook for crash tests: with ``PITSTOP_MATERIALIZE_PAUSE=<point>``
+    the run touches ``PITSTOP_MATERIALIZE_PAUSE_FILE`` and sleeps until killed."""
+    if os.environ.get(PAUSE_ENV) != point:
+        return
+    marker = os.environ.get(PAUSE_FILE_ENV)
+    if marker:
+        Path(marker).write_text(str(os.getpid()))
+    print(f"materialize paused at {point} (pid {os.getpid()})", file=sys.stderr, flush=True)
+    while True:
+        time.sleep(3600)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def _epoch_us(moment: datetime) -> int:
+    delta = _naive_utc(moment) - datetime(1970, 1, 1)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

@@ -1,0 +1,225 @@
+"""The online-store interface and the registry of store kinds.
+
+An online store holds, per feature view, one packed value per entity key
+(see `pitstop.online.codec`), plus a small metadata record: the registry
+snapshot lookups need (so they never parse the dbt project) and one
+watermark per view (so `materialize` is incremental). Both live in the store
+itself and are replaced, never appended to, by each run.
+
+Writing goes through an `OnlineWriter`, a unit of work that publishes
+atomically: readers see everything a run wrote, or nothing of it, and a
+writer that dies without `commit` leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar
+
+from pitstop.errors import OnlineStoreError
+
+__all__ = [
+    "STORES",
+    "Key",
+    "OnlineMetadata",
+    "OnlineStore",
+    "OnlineWriter",
+    "Row",
+    "get_online_store",
+    "online_store_config",
+]
+
+Key = int | str
+# (encoded key, feature timestamp us, created timestamp us or None, packed value)
+Row = tuple[Key, int, int | None, bytes]
+
+# store kind -> "module:Class"; imported only when that kind is used
+STORES: dict[str, str] = {
+    "sqlite": "pitstop.online.sqlite:SQLiteOnlineStore",
+    "redis": "pitstop.online.redis:RedisOnlineStore",
+}
+DEFAULT_CONFIG: dict[str, Any] = {"type": "sqlite", "path": ".pitstop/online.sqlite"}
+ENV_VAR = "PITSTOP_ONLINE_STORE"
+
+
+@dataclass
+class OnlineMetadata:
+    """What a store knows about itself besides the values.
+
+    Attributes:
+        snapshot: the registry snapshot written by the last materialize
+            (``{"views": {...}, "services": {...}}``), or ``None`` when empty.
+        watermarks: per view, where the last materialize stopped
+            (``as_of_us``, ``max_created_us``, ``layout``).
+    """
+
+    snapshot: dict[str, Any] | None = None
+    watermarks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class OnlineWriter(ABC):
+    """One materialize run's unit of work on a store.
+
+    Creating it takes the store's writer exclusivity (a second concurrent
+    materialize waits or fails, it never interleaves). Nothing is visible to
+    readers before `commit`; leaving the ``with`` block without committing, or
+    the process dying, discards everything.
+    """
+
+    @abstractmethod
+    def metadata(self) -> OnlineMetadata:
+        """The metadata as of the start of this unit of work."""
+
+    @abstractmethod
+    def reset(self, view: str, integer_key: bool) -> None:
+        """Start ``view`` from empty (first run, full refresh or a schema change).
+
+        Args:
+            view: the feature view.
+            integer_key: the entity has a single integer key (stores may keep it native).
+        """
+
+    @abstractmethod
+    def write(self, view: str, rows: Sequence[Row]) -> int:
+        """Upsert rows of ``view``; never replaces a value whose
+        (feature timestamp, created timestamp) is newer than the row's.
+
+        Returns:
+            how many entity values were written (rows that lost to a newer
+            stored value are not counted).
+        """
+
+    @abstractmethod
+    def commit(self, snapshot: dict[str, Any], watermarks: dict[str, dict[str, Any]]) -> None:
+        """Publish every write of this unit of work with the new metadata, atomically."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Discard every write of this unit of work and release exclusivity."""
+
+    def __enter__(self) -> OnlineWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.abort()
+
+
+class OnlineStore(ABC):
+    """A key-value store for the latest feature values of each entity.
+
+    Subclasses register under a name in `STORES` and are built from a config
+    mapping (``{"type": <name>, ...}``) by `get_online_store`.
+    """
+
+    kind: ClassVar[str]
+
+    @abstractmethod
+    def writer(self) -> OnlineWriter:
+        """Begin a unit of work (see `OnlineWriter`)."""
+
+    @abstractmethod
+    def read(self, requests: Sequence[tuple[str, Sequence[Key]]]) -> list[dict[Key, bytes]]:
+        """Packed values for many keys of many views, from **one** consistent
+        snapshot and in one round trip (one query / one pipeline).
+
+        Args:
+            requests: ``(view, encoded keys)`` pairs; keys are unique per view.
+
+        Returns:
+            one mapping per request, encoded key -> packed value, holding only
+            the keys that were found.
+
+        Raises:
+            OnlineStoreError: the store is unreachable or was never materialized.
+        """
+
+    @abstractmethod
+    def metadata(self) -> OnlineMetadata:
+        """The registry snapshot and watermarks as last committed."""
+
+    @abstractmethod
+    def teardown(self) -> None:
+        """Delete everything this store holds (values and metadata)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most stores need nothing
+        """Release connections; the store may be used again afterwards."""
+
+    def describe(self) -> str:
+        """A one-line human description (no secrets)."""
+        return self.kind
+
+
+def online_store_config(
+    project_vars: Mapping[str, Any],
+    root: Path,
+    env: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The online-store config of a project.
+
+    ``PITSTOP_ONLINE_STORE`` wins (``redis://host:port/db``, ``sqlite:///abs/path``,
+    ``sqlite:relative/path`` or a plain ``*.sqlite``/``*.db`` path), then var
+    ``pitstop_online_store`` of ``dbt_project.yml``, then SQLite at
+    ``.pitstop/online.sqlite``. Relative SQLite paths are relative to ``root``.
+    """
+    env = os.environ if env is None else env
+    raw = env.get(ENV_VAR)
+    if raw:
+        config = _config_from_text(raw)
+    else:
+        configured = project_vars.get("pitstop_online_store")
+        if configured is None:
+            config = dict(DEFAULT_CONFIG)
+        elif isinstance(configured, str):
+            config = _config_from_text(configured)
+        elif isinstance(configured, Mapping):
+            config = dict(configured)
+        else:
+            raise OnlineStoreError(
+                "dbt_project.yml, var pitstop_online_store: expected a mapping like "
+                "{type: sqlite, path: .pitstop/online.sqlite} or a URL"
+            )
+    kind = config.get("type")
+    if kind not in STORES:
+        raise OnlineStoreError(
+            f"online store type {kind!r} is unknown (known: {', '.join(sorted(STORES))})"
+        )
+    if kind == "sqlite":
+        path = Path(str(config.get("path") or DEFAULT_CONFIG["path"]))
+        config["path"] = str(path if path.is_absolute() else root / path)
+    return config
+
+
+def _config_from_text(text: str) -> dict[str, Any]:
+    if text.startswith(("redis://", "rediss://", "unix://")):
+        return {"type": "redis", "url": text}
+    if text.startswith("sqlite:"):
+        # sqlite:///abs/path, sqlite://rel/path and sqlite:rel/path
+        path = text[len("sqlite:") :]
+        return {"type": "sqlite", "path": path[2:] if path.startswith("//") else path}
+    if text.endswith((".sqlite", ".sqlite3", ".db")):
+        return {"type": "sqlite", "path": text}
+    raise OnlineStoreError(f"{ENV_VAR}={text!r} is neither a redis:// URL nor a sqlite: path")
+
+
+def get_online_store(config: Mapping[str, Any]) -> OnlineStore:
+    """Build the store named by ``config["type"]`` (imported on first use)."""
+    kind = config.get("type")
+    if kind not in STORES:
+        raise OnlineStoreError(
+            f"online store type {kind!r} is unknown (known: {', '.join(sorted(STORES))})"
+        )
+    module_name, _, class_name = STORES[str(kind)].partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    store: OnlineStore = cls(config)
+    return store

@@ -1,0 +1,263 @@
+"""Online store on a Redis server (the ``redis`` package is imported lazily).
+
+Keys (``prefix`` defaults to ``pitstop``):
+
+* ``<prefix>:view:<view>`` -- a hash, encoded entity key -> packed value
+  (see `pitstop.online.codec`);
+* ``<prefix>:meta`` -- a hash with the registry snapshot and the watermarks (JSON);
+* ``<prefix>:stage:<run>:<view>`` / ``<prefix>:trash:<run>:<view>`` -- a
+  run's private staging copy and the replaced copy; both carry an expiry, so a
+  crashed run's leftovers disappear by themselves.
+
+Atomic publication: a materialize run ``WATCH``es the meta key, writes fully
+rebuilt views into staging hashes with pipelined ``HSET``s (invisible to
+readers), decides incremental upserts against the stored timestamps, and
+finally publishes everything in one ``MULTI``/``EXEC``: ``RENAME`` staging to
+live, the incremental ``HSET``s and the new metadata. Redis runs a
+transaction without interleaving other clients' commands, so a reader sees the
+old state or the new one; a client that dies before ``EXEC`` has its queued
+transaction discarded by the server; and a concurrent run that committed in
+between makes ``EXEC`` fail (``WATCH``) instead of mixing two runs.
+Lookups read all views in one ``MULTI``/``EXEC`` pipeline: one round trip, one
+consistent snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pitstop.errors import MaterializationError, OnlineStoreError
+from pitstop.online.base import Key, OnlineMetadata, OnlineStore, OnlineWriter, Row
+from pitstop.online.codec import unpack
+
+__all__ = ["RedisOnlineStore"]
+
+_CHUNK = 10_000
+_MIN_INT = -(2**63)
+
+
+def _redis_module() -> Any:
+    try:
+        import redis
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise OnlineStoreError(
+            "the redis online store needs the redis package: pip install 'pitstop[redis]'"
+        ) from exc
+    return redis
+
+
+class RedisOnlineStore(OnlineStore):
+    """Online store on Redis.
+
+    Config keys: ``url`` (``redis://host:port/db``, required), ``prefix``
+    (key prefix, default ``pitstop``), ``staging_ttl_s`` (expiry of a run's
+    staging copies, default 86400).
+    """
+
+    kind = "redis"
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        if not config.get("url"):
+            raise OnlineStoreError("the redis online store needs a `url` (redis://host:port/db)")
+        self.url = str(config["url"])
+        self.prefix = str(config.get("prefix", "pitstop"))
+        self.staging_ttl_s = int(config.get("staging_ttl_s", 86_400))
+        self.meta_key = f"{self.prefix}:meta"
+        self._client: Any = None
+
+    def describe(self) -> str:
+        # never print credentials that may be part of the URL
+        redis = _redis_module()
+        kwargs = redis.connection.parse_url(self.url)
+        where = kwargs.get("path") or f"{kwargs.get('host', '?')}:{kwargs.get('port', 6379)}"
+        return f"redis {where} db {kwargs.get('db', 0)} prefix {self.prefix}"
+
+    def view_key(self, view: str) -> str:
+        return f"{self.prefix}:view:{view}"
+
+    def client(self) -> Any:
+        """The shared ``redis.Redis`` client (thread-safe connection pool)."""
+        if self._client is None:
+            self._client = _redis_module().Redis.from_url(self.url)
+        return self._client
+
+    def read(self, requests: Sequence[tuple[str, Sequence[Key]]]) -> list[dict[Key, bytes]]:
+        redis = _redis_module()
+        pipe = self.client().pipeline(transaction=True)
+        for view, keys in requests:
+            pipe.hmget(self.view_key(view), keys)
+        try:
+            replies = pipe.execute()
+        except redis.RedisError as exc:
+            raise OnlineStoreError(f"reading the redis online store failed: {exc}") from exc
+        out: list[dict[Key, bytes]] = []
+        for (_, keys), values in zip(requests, replies, strict=True):
+            out.append({k: v for k, v in zip(keys, values, strict=True) if v is not None})
+        return out
+
+    def metadata(self) -> OnlineMetadata:
+        redis = _redis_module()
+        try:
+            values = self.client().hgetall(self.meta_key)
+        except redis.RedisError as exc:
+            raise OnlineStoreError(f"reading the redis online store failed: {exc}") from exc
+        return _metadata(values)
+
+    def writer(self) -> OnlineWriter:
+        return _RedisWriter(self)
+
+    def teardown(self) -> None:
+        client = self.client()
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=f"{self.prefix}:*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                client.unlink(*batch)
+                batch = []
+        if batch:
+            client.unlink(*batch)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _metadata(values: Mapping[bytes, bytes]) -> OnlineMetadata:
+    snapshot = values.get(b"snapshot")
+    watermarks = values.get(b"watermarks")
+    return OnlineMetadata(
+        snapshot=json.loads(snapshot) if snapshot else None,
+        watermarks=json.loads(watermarks) if watermarks else {},
+    )
+
+
+def _version(blob: bytes) -> tuple[int, int]:
+    row = unpack(blob)
+    return row[1], _MIN_INT if row[2] is None else row[2]
+
+
+class _RedisWriter(OnlineWriter):
+    """See the module docstring for the protocol."""
+
+    def __init__(self, store: RedisOnlineStore) -> None:
+        self.redis = _redis_module()
+        self.store = store
+        self.client = store.client()
+        self.run = uuid.uuid4().hex[:12]
+        self.watch = self.client.pipeline(transaction=True)
+        try:
+            self.watch.watch(store.meta_key)
+            self._metadata = _metadata(self.watch.hgetall(store.meta_key))
+        except self.redis.RedisError as exc:
+            self.watch.reset()
+            raise OnlineStoreError(f"cannot reach the redis online store: {exc}") from exc
+        self.staged: dict[str, str] = {}  # view -> staging key
+        self.staged_rows: dict[str, int] = {}
+        self.pending: dict[str, dict[Key, bytes]] = {}  # incremental winners per view
+        self._open = True
+
+    def metadata(self) -> OnlineMetadata:
+        return self._metadata
+
+    def reset(self, view: str, integer_key: bool) -> None:
+        key = f"{self.store.prefix}:stage:{self.run}:{view}"
+        self.client.unlink(key)
+        self.staged[view] = key
+        self.staged_rows[view] = 0
+        self.pending.pop(view, None)
+
+    def write(self, view: str, rows: Sequence[Row]) -> int:
+        try:
+            if view in self.staged:
+                return self._stage(view, rows)
+            return self._upsert(view, rows)
+        except self.redis.RedisError as exc:
+            raise MaterializationError(f"writing view '{view}' to redis failed: {exc}") from exc
+
+    def _stage(self, view: str, rows: Sequence[Row]) -> int:
+        key = self.staged[view]
+        pipe = self.client.pipeline(transaction=False)
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start : start + _CHUNK]
+            pipe.hset(key, mapping={row[0]: row[3] for row in chunk})
+        pipe.expire(key, self.store.staging_ttl_s)
+        pipe.execute()
+        self.staged_rows[view] += len(rows)
+        return len(rows)
+
+    def _upsert(self, view: str, rows: Sequence[Row]) -> int:
+        """Keep only rows at least as new as the stored value; queued until commit."""
+        live = self.store.view_key(view)
+        pending = self.pending.setdefault(view, {})
+        written = 0
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start : start + _CHUNK]
+            stored = self.client.hmget(live, [row[0] for row in chunk])
+            for row, old in zip(chunk, stored, strict=True):
+                new_version = (row[1], _MIN_INT if row[2] is None else row[2])
+                if old is None or new_version >= _version(old):
+                    pending[row[0]] = row[3]
+                    written += 1
+        return written
+
+    def commit(self, snapshot: dict[str, Any], watermarks: dict[str, dict[str, Any]]) -> None:
+        prefix = self.store.prefix
+        try:
+            live_exists = {
+                view: bool(self.watch.exists(self.store.view_key(view))) for view in self.staged
+            }
+            trash: list[str] = []
+            self.watch.multi()
+            for view, stage in self.staged.items():
+                live = self.store.view_key(view)
+                if live_exists[view]:
+                    old = f"{prefix}:trash:{self.run}:{view}"
+                    self.watch.rename(live, old)
+                    self.watch.expire(old, 300)
+                    trash.append(old)
+                if self.staged_rows[view]:
+                    self.watch.rename(stage, live)
+                    self.watch.persist(live)
+            for view, values in self.pending.items():
+                items = list(values.items())
+                for start in range(0, len(items), _CHUNK):
+                    chunk = dict(items[start : start + _CHUNK])
+                    self.watch.hset(self.store.view_key(view), mapping=chunk)
+            self.watch.hset(
+                self.store.meta_key,
+                mapping={
+                    "format": "1",
+                    "snapshot": json.dumps(snapshot, sort_keys=True),
+                    "watermarks": json.dumps(watermarks, sort_keys=True),
+                },
+            )
+            self.watch.execute()
+        except self.redis.WatchError as exc:
+            self.abort()
+            raise MaterializationError(
+                "another materialize committed to the redis online store during this run; "
+                "nothing of this run was published, run it again"
+            ) from exc
+        except self.redis.RedisError as exc:
+            self.abort()
+            raise MaterializationError(f"publishing to redis failed: {exc}") from exc
+        self._open = False
+        self.watch.reset()
+        if trash:
+            # freed in a background thread of the server, never blocking readers
+            self.client.unlink(*trash)
+
+    def abort(self) -> None:
+        if not self._open:
+            return
+        self._open = False
+        try:
+            self.watch.reset()
+            if self.staged:
+                self.client.unlink(*self.staged.values())
+        except self.redis.RedisError:
+            pass  # the staging keys expire on their own
