@@ -1,0 +1,272 @@
+"""Point-in-time correct training sets from Python.
+
+There is exactly one point-in-time engine: the dbt macro
+``pitstop.point_in_time_join`` (``macros/pit/``). This module only moves data
+around it: the spine (a pandas DataFrame, an Arrow table or a SQL query) is
+registered in DuckDB under a fixed name, dbt compiles the macro against that
+name (``dbt compile --inline``), and the compiled query runs on a read-only
+connection to the project's DuckDB file. Compiled queries are cached per
+argument set, so repeated calls with the same shape pay for dbt only once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import pyarrow as pa
+
+from pitstop.errors import DbtError, InvalidEntityKeyError, InvalidRequestError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pitstop.project import Project
+    from pitstop.store import FeatureStore
+
+__all__ = ["SPINE_NAME", "compile_point_in_time_sql", "jinja_literal", "training_set"]
+
+#: The name the spine is registered under in DuckDB; compiled queries read it.
+SPINE_NAME = "pitstop_spine"
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TIMESTAMP_TYPES = (pa.types.is_timestamp, pa.types.is_date)
+_SQL_CACHE: dict[tuple[str, str, float], str] = {}
+
+
+def training_set(
+    store: FeatureStore,
+    spine: Any,
+    features: Sequence[str] | None = None,
+    service: str | None = None,
+    *,
+    spine_timestamp: str | None = None,
+    key_map: Mapping[str, Mapping[str, str]] | None = None,
+    ttl: Mapping[str, str | None] | None = None,
+    exclude_late_rows: bool = True,
+    naming: Literal["prefixed", "short"] = "prefixed",
+    impl: Literal["default"] | None = None,
+    output: Literal["pandas", "arrow"] = "pandas",
+) -> pd.DataFrame | pa.Table:
+    """Join feature values onto ``spine`` as they were known at each spine row's time.
+
+    The semantics are the macro's (README, "Point-in-time training sets"): for
+    each spine row and view, the latest view row with timestamp <= t, NULL when
+    older than the TTL; every spine row exactly once, in spine order.
+
+    Args:
+        store: the `FeatureStore` whose project holds the feature views.
+        spine: a pandas DataFrame, an Arrow table, or a SQL query (run on the
+            project's DuckDB file) with the entity keys and a timestamp column.
+        features: feature references, ``"view"`` or ``"view:feature"``.
+        service: instead of ``features``, the name of a training model whose
+            YAML lists them (``config.meta.pitstop.training_set.features``).
+        spine_timestamp: the spine's timestamp column; default: its only
+            timestamp (or date) column.
+        key_map: per view, ``{view_key: spine_column}`` when names differ.
+        ttl: per view, a TTL override such as ``"30d"``, or None for no TTL.
+        exclude_late_rows: also require created timestamp <= t (default True).
+        naming: ``"prefixed"`` (``<view>__<feature>``) or ``"short"``.
+        impl: ``"default"`` forces the portable SQL form instead of DuckDB's ASOF.
+        output: ``"pandas"`` or ``"arrow"``.
+
+    Returns:
+        The spine's columns followed by one column per feature.
+
+    Raises:
+        InvalidRequestError: bad arguments (both or neither of features/service,
+            no or several spine timestamps, unknown output).
+        InvalidEntityKeyError: the spine lacks a key column a view needs.
+        UnknownServiceError, UnknownFeatureViewError, UnknownFeatureError:
+            names the registry does not know.
+        DbtError: dbt could not compile the join.
+    """
+    import duckdb
+
+    if output not in ("pandas", "arrow"):
+        raise InvalidRequestError(f"output must be 'pandas' or 'arrow', got {output!r}")
+    refs = _feature_refs(store, features, service)
+    table = _spine_table(store, spine)
+    timestamp = _spine_timestamp(table, spine_timestamp)
+    _check_keys(store, refs, table.column_names, key_map)
+    # compile before connecting: dbt must not find the file open in this process
+    sql = compile_point_in_time_sql(
+        store.project,
+        refs,
+        spine_timestamp=timestamp,
+        spine_columns=table.column_names,
+        key_map=key_map,
+        ttl=ttl,
+        exclude_late_rows=exclude_late_rows,
+        naming=naming,
+        impl=impl,
+    )
+    con = duckdb.connect(str(store.project.duckdb_path), read_only=True)
+    try:
+        con.register(SPINE_NAME, table)
+        result = con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+    return result.to_pandas() if output == "pandas" else result
+
+
+def compile_point_in_time_sql(
+    project: Project,
+    features: Sequence[str],
+    *,
+    spine_timestamp: str,
+    spine: str = SPINE_NAME,
+    spine_columns: Sequence[str] | None = None,
+    key_map: Mapping[str, Mapping[str, str]] | None = None,
+    ttl: Mapping[str, str | None] | None = None,
+    exclude_late_rows: bool = True,
+    naming: str = "prefixed",
+    impl: str | None = None,
+) -> str:
+    """Compile ``pitstop.point_in_time_join`` for a spine table called ``spine``.
+
+    The SQL depends only on the arguments (not on spine data), so it is cached
+    per argument set and manifest version; property tests and repeated calls
+    reuse it.
+
+    Raises:
+        DbtError: the macro raised a compile-time error (its message names the
+            argument) or dbt failed.
+    """
+    for column in (spine, spine_timestamp, *_mapped_columns(key_map)):
+        if not _IDENTIFIER.match(column):
+            raise InvalidRequestError(
+                f"spine column or table name {column!r} must be a plain identifier "
+                "(letters, digits, underscores)"
+            )
+    args: dict[str, Any] = {
+        "spine": spine,
+        "spine_timestamp": spine_timestamp,
+        "features": list(features),
+        "key_map": dict(key_map) if key_map else None,
+        "ttl": dict(ttl) if ttl else None,
+        "exclude_late_rows": bool(exclude_late_rows),
+        "naming": naming,
+        "spine_columns": list(spine_columns) if spine_columns is not None else None,
+        "impl": impl,
+    }
+    call = ", ".join(f"{name}={jinja_literal(value)}" for name, value in args.items())
+    inline = "{{ pitstop.point_in_time_join(" + call + ") }}"
+    manifest = project.manifest_path
+    version = manifest.stat().st_mtime if manifest.exists() else 0.0
+    key = (str(project.root), inline, version)
+    if key not in _SQL_CACHE:
+        result = project.run_dbt(
+            ["compile", "--log-level", "none", "--no-populate-cache", "--inline", inline]
+        )
+        try:
+            compiled = str(result.result.results[0].node.compiled_code)
+        except (AttributeError, IndexError) as exc:
+            raise DbtError(f"dbt compile --inline returned no SQL for {inline}") from exc
+        _SQL_CACHE[key] = compiled
+    return _SQL_CACHE[key]
+
+
+def jinja_literal(value: Any) -> str:
+    """``value`` as a Jinja literal: strings are JSON-escaped, so a name can never
+    close the expression or inject template code."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, Mapping):
+        items = ", ".join(f"{jinja_literal(str(k))}: {jinja_literal(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    if isinstance(value, Sequence):
+        return "[" + ", ".join(jinja_literal(v) for v in value) + "]"
+    raise InvalidRequestError(f"cannot pass {value!r} ({type(value).__name__}) to the macro")
+
+
+def _feature_refs(
+    store: FeatureStore, features: Sequence[str] | None, service: str | None
+) -> list[str]:
+    """The feature references asked for, validated against the registry."""
+    if (features is None) == (service is None):
+        raise InvalidRequestError("pass exactly one of features=[...] or service='<name>'")
+    if service is not None:
+        refs = list(store.registry.service(service).features)
+    else:
+        if isinstance(features, str):
+            features = [features]
+        refs = list(features or [])
+        if not refs:
+            raise InvalidRequestError("features must name at least one 'view' or 'view:feature'")
+    store.registry.resolve(refs)
+    return refs
+
+
+def _spine_table(store: FeatureStore, spine: Any) -> pa.Table:
+    """The spine as an Arrow table (SQL spines run on the project's database)."""
+    if isinstance(spine, pa.Table):
+        return spine
+    if isinstance(spine, str):
+        import duckdb
+
+        con = duckdb.connect(str(store.project.duckdb_path), read_only=True)
+        try:
+            return con.execute(spine).to_arrow_table()
+        except duckdb.Error as exc:
+            raise InvalidRequestError(f"the spine query failed: {exc}") from exc
+        finally:
+            con.close()
+    import pandas as pd
+
+    if isinstance(spine, pd.DataFrame):
+        return pa.Table.from_pandas(spine, preserve_index=False)
+    raise InvalidRequestError(
+        f"spine must be a pandas DataFrame, an Arrow table or a SQL string, "
+        f"not {type(spine).__name__}"
+    )
+
+
+def _spine_timestamp(table: pa.Table, given: str | None) -> str:
+    if given is not None:
+        if given not in table.column_names:
+            raise InvalidRequestError(
+                f"spine_timestamp {given!r} is not a spine column "
+                f"(columns: {', '.join(table.column_names)})"
+            )
+        return given
+    candidates = [
+        field.name for field in table.schema if any(check(field.type) for check in _TIMESTAMP_TYPES)
+    ]
+    if len(candidates) != 1:
+        raise InvalidRequestError(
+            "pass spine_timestamp=: the spine has "
+            + (f"several timestamp columns ({', '.join(candidates)})" if candidates else "none")
+        )
+    return str(candidates[0])
+
+
+def _check_keys(
+    store: FeatureStore,
+    refs: Sequence[str],
+    columns: Sequence[str],
+    key_map: Mapping[str, Mapping[str, str]] | None,
+) -> None:
+    """Fail early, naming the view and the key, when the spine lacks a key column."""
+    for view, _ in store.registry.resolve(refs):
+        mapping = (key_map or {}).get(view.name, {})
+        for key in view.key_columns:
+            column = mapping.get(key, key)
+            if column not in columns:
+                raise InvalidEntityKeyError(
+                    f"the spine has no column {column!r} for key {key!r} of feature view "
+                    f"'{view.name}' (spine columns: {', '.join(columns)}); add it or map "
+                    f"it with key_map={{'{view.name}': {{'{key}': '<spine column>'}}}}"
+                )
+
+
+def _mapped_columns(key_map: Mapping[str, Mapping[str, str]] | None) -> list[str]:
+    return [column for mapping in (key_map or {}).values() for column in mapping.values()]
