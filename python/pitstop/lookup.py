@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from pitstop.store import FeatureStore
 
-__all__ = ["OnlineFeatures", "Status", "get_online_features"]
+__all__ = ["OnlineFeatures", "Status", "entity_key_types", "get_online_features", "online_store_of"]
 
 _EPOCH = datetime(1970, 1, 1)
 _loads = marshal.loads
@@ -512,3 +512,16 @@ def _lookup(
         statuses=statuses,
         timestamps_us=stamps,
     )
+
+
+def entity_key_types(
+    store: FeatureStore, features: Sequence[str] | None = None, service: str | None = None
+) -> dict[str, str]:
+    """Key column -> SQL type of the entities a request needs (the CLI uses it
+    to turn ``customer_id=42`` into the right Python type)."""
+    plan = _online(store).plan(features, service)
+    types: dict[str, str] = {}
+    for vp in plan.views:
+        for name, kind in zip(vp.keys, vp.key_types, strict=True):
+            types.setdefault(name, kind)
+    return types

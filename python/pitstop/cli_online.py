@@ -1,0 +1,171 @@
+"""``pitstop materialize`` and ``pitstop get``.
+
+``pitstop get`` is the cold-start path of an online lookup: this module imports
+only click and the standard library at the top, and the lookup itself never
+loads dbt, MLflow or pandas.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import click
+
+from pitstop.errors import InvalidEntityKeyError
+from pitstop.online.codec import INTEGER_TYPES as _INTEGER_TYPES
+
+__all__ = ["get_cmd", "materialize_cmd"]
+
+
+def _open_store(ctx: click.Context) -> Any:
+    from pitstop.cli import open_store
+
+    return open_store(ctx)
+
+
+def _parse_as_of(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO-8601 time like 2025-07-01 or 2025-07-01T12:00:00",
+            param_hint="--as-of",
+        ) from None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+@click.command("materialize")
+@click.option(
+    "--select",
+    "-s",
+    "select",
+    multiple=True,
+    metavar="VIEW",
+    help="Only these feature views (repeatable; default: every online view).",
+)
+@click.option("--full-refresh", is_flag=True, help="Rebuild instead of reading only new rows.")
+@click.option("--as-of", help="Materialization time, ISO-8601 UTC (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def materialize_cmd(
+    ctx: click.Context,
+    select: tuple[str, ...],
+    full_refresh: bool,
+    as_of: str | None,
+    as_json: bool,
+) -> None:
+    """Write the latest feature values of online views to the online store.
+
+    Incremental by default (only rows newer than each view's watermark are
+    read); atomic (lookups see the previous values until the run commits).
+
+    \b
+    Examples:
+      pitstop materialize
+      pitstop materialize --select customer_profile --full-refresh --json
+    """
+    from pitstop.materialize import materialize
+
+    store = _open_store(ctx)
+    bar = None
+    progress = None
+    if not as_json and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" rows", unit_scale=True, file=sys.stderr, leave=False)
+        seen: dict[str, int] = {}
+
+        def progress(view: str, rows_read: int, entities_written: int) -> None:
+            assert bar is not None
+            bar.set_description(view)
+            bar.update(rows_read - seen.get(view, 0))
+            seen[view] = rows_read
+
+    try:
+        result = materialize(
+            store,
+            select=list(select) or None,
+            full_refresh=full_refresh,
+            progress=progress,
+            as_of=_parse_as_of(as_of),
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(result.summary())
+
+
+@click.command("get")
+@click.argument("keys", nargs=-1, required=True, metavar="KEY=VALUE...")
+@click.option("--service", help="A feature service (training model) whose features to get.")
+@click.option(
+    "--features",
+    "-f",
+    "features",
+    multiple=True,
+    metavar="VIEW[:FEATURE]",
+    help="Feature references (repeatable, or comma-separated).",
+)
+@click.option("--as-of", help="Clock for TTL checks, ISO-8601 UTC (default: now).")
+@click.pass_context
+def get_cmd(
+    ctx: click.Context,
+    keys: tuple[str, ...],
+    service: str | None,
+    features: tuple[str, ...],
+    as_of: str | None,
+) -> None:
+    """Look up online feature values of one entity; prints JSON.
+
+    Each feature comes with its value, status (PRESENT, NOT_FOUND, NULL,
+    EXPIRED) and feature timestamp.
+
+    \b
+    Examples:
+      pitstop get customer_id=42 --features customer_profile
+      pitstop get customer_id=42 merchant_id=7 --service fraud_training_set
+      pitstop get merchant_id=7 -f merchant_daily_stats:amount_sum_1d --as-of 2025-07-01
+    """
+    from pitstop.lookup import entity_key_types, get_online_features
+
+    refs = [ref for item in features for ref in item.split(",") if ref] or None
+    raw: dict[str, str] = {}
+    for item in keys:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="KEY=VALUE")
+        raw[name] = value
+    store = _open_store(ctx)
+    types = entity_key_types(store, features=refs, service=service)
+    row: dict[str, Any] = {}
+    for name, value in raw.items():
+        if types.get(name, "varchar") in _INTEGER_TYPES:
+            try:
+                row[name] = int(value)
+            except ValueError:
+                raise InvalidEntityKeyError(
+                    f"entity key {name} is an integer ({types[name]}); got {value!r}"
+                ) from None
+        else:
+            row[name] = value
+    result = get_online_features(
+        store, features=refs, service=service, entity_rows=[row], as_of=_parse_as_of(as_of)
+    )
+    click.echo(json.dumps(result.to_records()[0], indent=2, default=_json_default))
+
