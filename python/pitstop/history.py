@@ -1,0 +1,227 @@
+"""Validity intervals of feature values: which value was served when.
+
+`feature_history` is the Python face of the ``pitstop.feature_history`` macro:
+dbt compiles the macro (``dbt compile --inline``) against fixed names for the
+entity keys and the time range, and the compiled query runs on a read-only
+DuckDB connection with the keys registered under that name and the range bound
+as parameters. There is one implementation of the semantics, the macro;
+nothing here re-derives intervals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pitstop.errors import DbtError, InvalidEntityKeyError, InvalidRequestError, UnknownFeatureError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pitstop.project import Project
+    from pitstop.registry import FeatureView
+    from pitstop.store import FeatureStore
+
+__all__ = ["KEYS_NAME", "compile_feature_history_sql", "feature_history"]
+
+#: The name the entity keys are registered under in DuckDB; compiled queries read it.
+KEYS_NAME = "pitstop_history_keys"
+
+_TimeLike = dt.datetime | dt.date | str
+_SQL_CACHE: dict[tuple[str, str, float], str] = {}
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def feature_history(
+    store: FeatureStore,
+    view: str,
+    *,
+    keys: Any = None,
+    start: _TimeLike | None = None,
+    end: _TimeLike | None = None,
+    features: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Each entity's feature values with the interval they were valid (served) in.
+
+    One row per entity and run of identical values: the key columns, the
+    features, ``valid_from`` (inclusive) and ``valid_to`` (exclusive; NULL when
+    still valid and no ``end`` was given), clipped to ``[start, end)``. Event
+    views: a row is valid from its timestamp until the entity's next row and at
+    most through timestamp + TTL; scd2/snapshot views: their own intervals.
+    Semantics: README, section "History and windows".
+
+    Args:
+        store: the feature store (its project and registry).
+        view: a feature view name.
+        keys: ``None`` for every entity, or the entities to report: a pandas
+            DataFrame with the entity's key columns, a list of dicts, or for a
+            single-key entity a list of key values.
+        start: start of the range (inclusive), a datetime or ISO string; ``None``
+            for no lower bound.
+        end: end of the range (exclusive); ``None`` for no upper bound.
+        features: a subset of the view's features (default: all).
+
+    Returns:
+        A pandas DataFrame ordered by keys and ``valid_from``.
+
+    Raises:
+        UnknownFeatureViewError: ``view`` is not a feature view.
+        UnknownFeatureError: a name in ``features`` is not a feature of the view.
+        InvalidEntityKeyError: ``keys`` lacks a key column of the view's entity.
+        InvalidRequestError: ``start``/``end`` are not timestamps or start >= end.
+        DbtError: dbt could not compile the macro.
+    """
+    import duckdb
+
+    fv = store.registry.view(view)
+    selected = _select_features(fv, features)
+    key_frame = _key_frame(fv, keys) if keys is not None else None
+    start_ts = _timestamp(start, "start")
+    end_ts = _timestamp(end, "end")
+    if start_ts is not None and end_ts is not None and start_ts >= end_ts:
+        raise InvalidRequestError(f"start ({start_ts}) must be before end ({end_ts})")
+    # compile before connecting: dbt must not find the file open in this process
+    sql = compile_feature_history_sql(
+        store.project,
+        fv.name,
+        features=selected,
+        with_keys=key_frame is not None,
+        with_start=start_ts is not None,
+        with_end=end_ts is not None,
+    )
+    params: dict[str, Any] = {}
+    if start_ts is not None:
+        params["start"] = start_ts
+    if end_ts is not None:
+        params["end"] = end_ts
+    try:
+        con = duckdb.connect(str(store.project.duckdb_path), read_only=True)
+    except duckdb.ConnectionException:
+        # dbt ran in this process and still holds the file read-write; DuckDB
+        # only shares an open database with connections of the same mode
+        con = duckdb.connect(str(store.project.duckdb_path))
+    try:
+        if key_frame is not None:
+            con.register(KEYS_NAME, key_frame)
+        order = ", ".join(f'"{c}"' for c in (*fv.key_columns, "valid_from"))
+        frame: pd.DataFrame = con.execute(
+            f"select * from ({sql}) as history order by {order}",  # noqa: S608 - names from the registry
+            params,
+        ).df()
+    finally:
+        con.close()
+    return frame
+
+
+def compile_feature_history_sql(
+    project: Project,
+    view: str,
+    *,
+    features: Sequence[str] | None = None,
+    with_keys: bool = False,
+    with_start: bool = False,
+    with_end: bool = False,
+) -> str:
+    """Compile ``pitstop.feature_history`` for ``view``.
+
+    The keys are read from a relation named `KEYS_NAME` and the range from the
+    query parameters ``$start`` and ``$end``, so the SQL depends only on the
+    shape of the call and is cached per shape and manifest version.
+
+    Raises:
+        DbtError: the macro raised a compile-time error or dbt failed.
+    """
+    from pitstop.training import jinja_literal
+
+    for name in (view, *(features or ())):
+        if not _IDENTIFIER.match(name):
+            raise InvalidRequestError(f"{name!r} is not a plain identifier")
+    args = {
+        "view": view,
+        "entities": KEYS_NAME if with_keys else None,
+        "start": "cast($start as timestamp)" if with_start else None,
+        "end": "cast($end as timestamp)" if with_end else None,
+        "features": list(features) if features is not None else None,
+    }
+    call = ", ".join(f"{k}={jinja_literal(v)}" for k, v in args.items())
+    inline = "{{ pitstop.feature_history(" + call + ") }}"
+    manifest = project.manifest_path
+    version = manifest.stat().st_mtime if manifest.exists() else 0.0
+    cache_key = (str(project.root), inline, version)
+    if cache_key not in _SQL_CACHE:
+        result = project.run_dbt(
+            ["compile", "--log-level", "none", "--no-populate-cache", "--inline", inline]
+        )
+        try:
+            compiled = str(result.result.results[0].node.compiled_code)
+        except (AttributeError, IndexError) as exc:
+            raise DbtError(f"dbt compile --inline returned no SQL for {inline}") from exc
+        _SQL_CACHE[cache_key] = compiled
+    return _SQL_CACHE[cache_key]
+
+
+def _select_features(fv: FeatureView, features: Sequence[str] | None) -> list[str] | None:
+    if features is None:
+        return None
+    if isinstance(features, str):
+        features = [features]
+    known = {f.name for f in fv.features}
+    for name in features:
+        if name not in known:
+            raise UnknownFeatureError(
+                f"view '{fv.name}' has no feature '{name}' (features: {', '.join(sorted(known))})"
+            )
+    return list(dict.fromkeys(features))
+
+
+def _key_frame(fv: FeatureView, keys: Any) -> pd.DataFrame:
+    """The requested entities as a DataFrame holding exactly the key columns."""
+    import pandas as pd
+
+    columns = list(fv.key_columns)
+    if isinstance(keys, pd.DataFrame):
+        frame = keys
+    elif isinstance(keys, Iterable) and not isinstance(keys, str | bytes | Mapping):
+        rows = list(keys)
+        if rows and all(isinstance(r, Mapping) for r in rows):
+            frame = pd.DataFrame(rows)
+        elif len(columns) == 1 and not any(isinstance(r, Mapping | tuple | list) for r in rows):
+            frame = pd.DataFrame({columns[0]: rows})
+        elif all(isinstance(r, tuple | list) and len(r) == len(columns) for r in rows):
+            frame = pd.DataFrame([list(r) for r in rows], columns=columns)
+        else:
+            raise InvalidEntityKeyError(
+                f"keys for view '{fv.name}' must be dicts with {columns}, tuples in that order"
+                + (" or plain key values" if len(columns) == 1 else "")
+            )
+    else:
+        raise InvalidEntityKeyError(
+            f"keys for view '{fv.name}' must be a DataFrame or a list, got {type(keys).__name__}"
+        )
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InvalidEntityKeyError(
+            f"keys for view '{fv.name}' lack the key column(s) {', '.join(missing)} "
+            f"of entity '{fv.entity.name}'"
+        )
+    return frame[columns].copy()
+
+
+def _timestamp(value: _TimeLike | None, name: str) -> dt.datetime | None:
+    """A naive UTC datetime (the warehouse stores naive UTC timestamps)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise InvalidRequestError(f"{name}: {value!r} is not an ISO timestamp") from exc
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    raise InvalidRequestError(f"{name} must be a datetime, a date or an ISO string")
