@@ -47,3 +47,92 @@ def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.delenv("DBT_TARGET_PATH", raising=False)
     monkeypatch.setenv("PITSTOP_DUCKDB_PATH", str(dest / "pitstop.duckdb"))
     yield dest
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real ``redis-server`` on a free loopback port in a temp dir, for the
+    whole session; yields its URL. Installs the Debian package when missing
+    (``scripts/ensure-redis.sh``)."""
+    import socket
+    import subprocess
+    import time
+
+    if shutil.which("redis-server") is None:
+        done = subprocess.run([str(ROOT / "scripts" / "ensure-redis.sh")], check=False)
+        if done.returncode != 0 or shutil.which("redis-server") is None:
+            pytest.fail("redis-server is missing and scripts/ensure-redis.sh could not install it")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    workdir = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--bind", "127.0.0.1",
+            "--port", str(port),
+            "--dir", str(workdir),
+            "--save", "",
+            "--appendonly", "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        for _ in range(200):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.1) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            pytest.fail(f"redis-server did not answer on port {port}")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def online_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The small dbt project of the online-store tests (tests/_online_project.py), parsed."""
+    from _online_project import build_project
+
+    root = tmp_path_factory.mktemp("online") / "project"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DBT_PROFILES_DIR", str(root))
+        patch.delenv("DBT_TARGET_PATH", raising=False)
+        patch.setenv("PITSTOP_DUCKDB_PATH", str(root / "parse.duckdb"))
+        yield build_project(root)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def online_env(
+    request: pytest.FixtureRequest,
+    online_project: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[dict[str, str]]:
+    """One test per online-store kind: env pointing the online test project at a
+    fresh DuckDB file and a fresh SQLite file or (flushed) Redis database.
+    Yields ``{"kind", "url", "duckdb", "project"}``."""
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_server")
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+    else:
+        url = f"sqlite:{tmp_path / 'online.sqlite'}"
+    duckdb_path = tmp_path / "offline.duckdb"
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(online_project))
+    monkeypatch.delenv("DBT_TARGET_PATH", raising=False)
+    monkeypatch.setenv("PITSTOP_DUCKDB_PATH", str(duckdb_path))
+    monkeypatch.setenv("PITSTOP_ONLINE_STORE", url)
+    yield {
+        "kind": request.param,
+        "url": url,
+        "duckdb": str(duckdb_path),
+        "project": str(online_project),
+    }

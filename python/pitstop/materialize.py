@@ -309,6 +309,9 @@ def _view_sql(view: FeatureView, spec: dict[str, Any], incremental: bool) -> tup
         f"(coalesce({cts}, {_MIN_INT})::hugeint + 9223372036854775808)"
     )
     where = [f"{ts} <= $as_of"]
+    if view.created_timestamp:
+        # what was known at as_of, as the PIT join's exclude_late_rows does
+        where.append(f"({cts} is null or {cts} <= $as_of)")
     if incremental:
         changed = [f"{ts} > $prev_as_of"]
         if view.created_timestamp:
@@ -345,7 +348,7 @@ def _view_sql(view: FeatureView, spec: dict[str, Any], incremental: bool) -> tup
         ]
     )
     created_sql = (
-        f"select max({cts}) from {relation}"  # noqa: S608 - quoted identifiers only
+        f"select max({cts}) from {relation} where {cts} <= $as_of"  # noqa: S608 - quoted
         if view.created_timestamp
         else None
     )
@@ -379,7 +382,9 @@ def _materialize_view(
     width = len(spec["features"])
     try:
         duck.execute("begin transaction")
-        max_created = duck.execute(created_sql).fetchall()[0][0] if created_sql else None
+        max_created = (
+            duck.execute(created_sql, {"as_of": as_of_us}).fetchall()[0][0] if created_sql else None
+        )
         reader = duck.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
         for batch in reader:
             columns = [column.to_pylist() for column in batch.columns]

@@ -87,14 +87,19 @@ class RedisOnlineStore(OnlineStore):
     def read(self, requests: Sequence[tuple[str, Sequence[Key]]]) -> list[dict[Key, bytes]]:
         redis = _redis_module()
         pipe = self.client().pipeline(transaction=True)
-        for view, keys in requests:
+        asked = [(view, keys) for view, keys in requests if keys]
+        for view, keys in asked:
             pipe.hmget(self.view_key(view), keys)
         try:
-            replies = pipe.execute()
+            replies = iter(pipe.execute() if asked else [])
         except redis.RedisError as exc:
             raise OnlineStoreError(f"reading the redis online store failed: {exc}") from exc
         out: list[dict[Key, bytes]] = []
-        for (_, keys), values in zip(requests, replies, strict=True):
+        for _, keys in requests:
+            if not keys:
+                out.append({})
+                continue
+            values = next(replies)
             out.append({k: v for k, v in zip(keys, values, strict=True) if v is not None})
         return out
 
