@@ -16,11 +16,12 @@ from typing import Any
 import duckdb
 
 DBT_PROJECT = """
-name: online_test
+name: pitstop
 version: "1.0.0"
 config-version: 2
 profile: online_test
 model-paths: ["models"]
+macro-paths: ["macros"]
 vars:
   pitstop_entities:
     customer:
@@ -32,7 +33,7 @@ vars:
     account:
       keys: [{name: account_code, type: varchar}]
 models:
-  online_test:
+  pitstop:
     +materialized: table
 """
 
@@ -149,6 +150,8 @@ def build_project(root: Path) -> Path:
     from pitstop.project import Project
 
     (root / "models").mkdir(parents=True)
+    # the real macros (point_in_time_join...), so training sets compile here too
+    (root / "macros").symlink_to(Path(__file__).resolve().parents[1] / "macros")
     (root / "dbt_project.yml").write_text(DBT_PROJECT)
     (root / "profiles.yml").write_text(PROFILES)
     for name, (entity, ts, created, ttl, online, kind, columns) in VIEWS.items():
