@@ -97,8 +97,9 @@ def parse_views(config: dict[str, Any]) -> list[ViewSpec]:
         created = raw.get("created_timestamp_column") or None
         ttl = int(raw.get("ttl_seconds") or 0)
         schema = _parquet_schema(path)
-        missing = [c for c in [*entities, ts_col, *([created] if created else [])]
-                   if c not in schema.names]
+        missing = [
+            c for c in [*entities, ts_col, *([created] if created else [])] if c not in schema.names
+        ]
         if missing:
             raise ConfigError(f"{where}: columns {missing} not in {path}")
         features = raw.get("features")
@@ -109,8 +110,9 @@ def parse_views(config: dict[str, Any]) -> list[ViewSpec]:
         if absent:
             raise ConfigError(f"{where}: features {absent} not in {path}")
         join_key_map = dict(raw.get("join_key_map") or {})
-        views.append(ViewSpec(name, path, list(entities), ts_col, created, ttl,
-                              list(features), join_key_map))
+        views.append(
+            ViewSpec(name, path, list(entities), ts_col, created, ttl, list(features), join_key_map)
+        )
     names = [v.name for v in views]
     if len(set(names)) != len(names):
         raise ConfigError(f"config: duplicate feature view names {names}")
@@ -158,8 +160,9 @@ def _value_type(arrow_type: Any) -> Any:
     raise ConfigError(f"unsupported entity key type {arrow_type} (use int or string)")
 
 
-def build_store(views: list[ViewSpec], repo_dir: Path,
-                offline_store: str = "duckdb") -> tuple[Any, Any]:
+def build_store(
+    views: list[ViewSpec], repo_dir: Path, offline_store: str = "duckdb"
+) -> tuple[Any, Any]:
     """Create the FeatureStore in ``repo_dir`` and register entities, views and a service.
 
     Returns the store and the ``FeatureService`` named ``bench_service`` that
@@ -200,28 +203,32 @@ def build_store(views: list[ViewSpec], repo_dir: Path,
         view_entities = []
         for key in view.entities:
             if key not in entities:
-                entities[key] = Entity(name=key, join_keys=[key],
-                                       value_type=_value_type(schema.field(key).type))
+                entities[key] = Entity(
+                    name=key, join_keys=[key], value_type=_value_type(schema.field(key).type)
+                )
             view_entities.append(entities[key])
         fields = [Field(name=k, dtype=_feast_type(schema.field(k).type)) for k in view.entities]
-        fields += [Field(name=f, dtype=_feast_type(schema.field(f).type))
-                   for f in view.features]
+        fields += [Field(name=f, dtype=_feast_type(schema.field(f).type)) for f in view.features]
         source = FileSource(
             name=f"{view.name}_source",
             path=str(Path(view.path).resolve()) if "*" not in view.path else view.path,
             timestamp_field=view.timestamp_column,
             created_timestamp_column=view.created_timestamp_column or "",
         )
-        feature_views.append(FeatureView(
-            name=view.name,
-            entities=view_entities,
-            ttl=timedelta(seconds=view.ttl_seconds),
-            schema=fields,
-            source=source,
-            online=True,
-        ))
-    projected = [fv.with_join_key_map(v.join_key_map) if v.join_key_map else fv
-                 for fv, v in zip(feature_views, views)]
+        feature_views.append(
+            FeatureView(
+                name=view.name,
+                entities=view_entities,
+                ttl=timedelta(seconds=view.ttl_seconds),
+                schema=fields,
+                source=source,
+                online=True,
+            )
+        )
+    projected = [
+        fv.with_join_key_map(v.join_key_map) if v.join_key_map else fv
+        for fv, v in zip(feature_views, views, strict=True)
+    ]
     service = FeatureService(name="bench_service", features=projected)
     store.apply([*entities.values(), *feature_views, service])
     return store, service

@@ -50,13 +50,17 @@ def main(argv: list[str] | None = None) -> int:
     con.execute(f"create temp view spine as select * from read_parquet('{config['spine']}')")
     con.execute(f"create temp view feast as select * from read_parquet('{args.output}')")
     spine_rows, dup_ids = con.execute(
-        f"select count(*), count(*) - count(distinct {rid}) from spine").fetchall()[0]
+        f"select count(*), count(*) - count(distinct {rid}) from spine"
+    ).fetchall()[0]
     out_rows, out_ids = con.execute(
-        f"select count(*), count(distinct {rid}) from feast").fetchall()[0]
+        f"select count(*), count(distinct {rid}) from feast"
+    ).fetchall()[0]
     report: dict[str, object] = {
-        "spine_rows": spine_rows, "output_rows": out_rows,
+        "spine_rows": spine_rows,
+        "output_rows": out_rows,
         "missing_spine_rows": con.execute(
-            f"select count(*) from spine anti join feast using ({rid})").fetchall()[0][0],
+            f"select count(*) from spine anti join feast using ({rid})"
+        ).fetchall()[0][0],
         "extra_output_rows": out_rows - out_ids,
         "spine_duplicate_row_ids": dup_ids,
         "views": {},
@@ -79,10 +83,10 @@ def main(argv: list[str] | None = None) -> int:
             create or replace temp table fv as
             with src as (
                 select {k}, {q(ts)} as _ts, {cr} as _cr,
-                       struct_pack({', '.join(q(f) for f in feats)}) as _v,
+                       struct_pack({", ".join(q(f) for f in feats)}) as _v,
                        max({cr}) over (partition by {k}, {q(ts)}) as _max_cr,
                        count(*) over (partition by {k}, {q(ts)}) as _versions,
-                from read_parquet('{view['path']}')
+                from read_parquet('{view["path"]}')
             )
             select {k}, _ts, {pick} as _v, any_value(_versions) as _versions,
                    count(*) filter (where _cr is not distinct from _max_cr) as _top,
@@ -93,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         ttl_ok = f"f._ts >= s.{q(ts_col)} - interval {ttl} seconds" if ttl else "true"
         cmp = " or ".join(
             f"(case when ref._hit then ref._v.{q(f)} end) is distinct from "
-            f"feast.{q(name + '__' + f)}" for f in feats)
+            f"feast.{q(name + '__' + f)}"
+            for f in feats
+        )
         row = con.execute(f"""
             with ref as (
                 select s.{rid}, f._v, f._versions, f._top,
@@ -109,9 +115,19 @@ def main(argv: list[str] | None = None) -> int:
                 count(*) filter (where ({cmp}) and _hit and _top > 1) as ambiguous_mismatches,
             from ref join feast using ({rid})
         """).fetchall()[0]
-        views[name] = dict(zip(
-            ["tie_mismatches", "other_mismatches", "rows_with_tie", "rows_with_values",
-             "ambiguous_mismatches"], row))
+        views[name] = dict(
+            zip(
+                [
+                    "tie_mismatches",
+                    "other_mismatches",
+                    "rows_with_tie",
+                    "rows_with_values",
+                    "ambiguous_mismatches",
+                ],
+                row,
+                strict=True,
+            )
+        )
     report["views"] = views
     report["seconds"] = round(time.perf_counter() - t0, 1)
     print(json.dumps(report))

@@ -39,11 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="folder for the Parquet files + config")
     parser.add_argument("--spine-rows", type=int, default=1_000_000)
     parser.add_argument("--merchant-rows", type=int, default=1_000_000)
-    parser.add_argument("--customer-rows", type=int, default=0,
-                        help="sample the customer view to this many rows (0 = all)")
-    parser.add_argument("--uniform-customers", action="store_true",
-                        help="reassign customer_id uniformly (hash of transaction_id) instead "
-                             "of datagen's Pareto-skewed customers")
+    parser.add_argument(
+        "--customer-rows",
+        type=int,
+        default=0,
+        help="sample the customer view to this many rows (0 = all)",
+    )
+    parser.add_argument(
+        "--uniform-customers",
+        action="store_true",
+        help="reassign customer_id uniformly (hash of transaction_id) instead "
+        "of datagen's Pareto-skewed customers",
+    )
     args = parser.parse_args(argv)
 
     data, out = Path(args.data).resolve(), Path(args.out).resolve()
@@ -52,15 +59,17 @@ def main(argv: list[str] | None = None) -> int:
     con.execute("set preserve_insertion_order = false")
     txn = f"read_parquet('{data}/transactions/*.parquet')"
     if args.uniform_customers:
-        n_customers = con.execute(
-            f"select count(distinct customer_id) from {txn}").fetchall()[0][0]
-        txn = (f"(select * replace ((1 + hash(transaction_id) % {int(n_customers)})::bigint "
-               f"as customer_id) from {txn})")
+        n_customers = con.execute(f"select count(distinct customer_id) from {txn}").fetchall()[0][0]
+        txn = (
+            f"(select * replace ((1 + hash(transaction_id) % {int(n_customers)})::bigint "
+            f"as customer_id) from {txn})"
+        )
     cb = f"read_parquet('{data}/chargebacks/*.parquet')"
     t0 = time.perf_counter()
 
-    cust_sample = (f"using sample {int(args.customer_rows)} rows (reservoir, 42)"
-                   if args.customer_rows else "")
+    cust_sample = (
+        f"using sample {int(args.customer_rows)} rows (reservoir, 42)" if args.customer_rows else ""
+    )
     con.execute(f"""
         copy (
             select * from (
@@ -116,20 +125,30 @@ def main(argv: list[str] | None = None) -> int:
         "spine": str(out / "spine.parquet"),
         "output": str(out / "feast_out.parquet"),
         "feature_views": [
-            {"name": "customer_txn", "path": str(out / "customer_txn.parquet"),
-             "entities": ["customer_id"], "timestamp_column": "feature_at",
-             "created_timestamp_column": "ingested_at", "ttl_seconds": TTL_SECONDS,
-             "features": ["last_amount", "txn_count_7d", "amount_sum_7d", "amount_max_7d"]},
-            {"name": "merchant_daily", "path": str(out / "merchant_daily.parquet"),
-             "entities": ["merchant_id"], "timestamp_column": "feature_at",
-             "created_timestamp_column": "ingested_at", "ttl_seconds": TTL_SECONDS,
-             "features": ["txn_count_1d", "amount_sum_1d", "amount_avg_1d",
-                          "customer_count_1d"]},
+            {
+                "name": "customer_txn",
+                "path": str(out / "customer_txn.parquet"),
+                "entities": ["customer_id"],
+                "timestamp_column": "feature_at",
+                "created_timestamp_column": "ingested_at",
+                "ttl_seconds": TTL_SECONDS,
+                "features": ["last_amount", "txn_count_7d", "amount_sum_7d", "amount_max_7d"],
+            },
+            {
+                "name": "merchant_daily",
+                "path": str(out / "merchant_daily.parquet"),
+                "entities": ["merchant_id"],
+                "timestamp_column": "feature_at",
+                "created_timestamp_column": "ingested_at",
+                "ttl_seconds": TTL_SECONDS,
+                "features": ["txn_count_1d", "amount_sum_1d", "amount_avg_1d", "customer_count_1d"],
+            },
         ],
     }
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    print(json.dumps({"out": str(out), "rows": counts,
-                      "seconds": round(time.perf_counter() - t0, 1)}))
+    print(
+        json.dumps({"out": str(out), "rows": counts, "seconds": round(time.perf_counter() - t0, 1)})
+    )
     return 0
 
 

@@ -29,11 +29,18 @@ import _repo  # sets FEAST_USAGE / DO_NOT_TRACK before feast is imported
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("config", help="JSON config: a file path or inline JSON")
-    parser.add_argument("--store", choices=["duckdb", "file"],
-                        help="offline store (default: config 'store' or duckdb)")
+    parser.add_argument(
+        "--store",
+        choices=["duckdb", "file"],
+        help="offline store (default: config 'store' or duckdb)",
+    )
     parser.add_argument("--out", help="output Parquet (default: config 'output')")
-    parser.add_argument("--fetch", choices=["arrow", "df"], default="arrow",
-                        help="RetrievalJob.to_arrow() (default) or .to_df()")
+    parser.add_argument(
+        "--fetch",
+        choices=["arrow", "df"],
+        default="arrow",
+        help="RetrievalJob.to_arrow() (default) or .to_df()",
+    )
     args = parser.parse_args(argv)
 
     config = _repo.load_config(args.config)
@@ -75,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if ts_col != "event_timestamp":
             result = result.rename_columns(
-                [ts_col if c == "event_timestamp" else c for c in result.column_names])
+                [ts_col if c == "event_timestamp" else c for c in result.column_names]
+            )
         write_seconds = 0.0
         if out:
             t0 = time.perf_counter()
@@ -83,19 +91,21 @@ def main(argv: list[str] | None = None) -> int:
             pq.write_table(result, out)
             write_seconds = time.perf_counter() - t0
 
-    _repo.emit({
-        "engine": f"feast-{store_kind}",
-        "feast_version": _repo.feast_version(),
-        "seconds": round(seconds, 3),
-        "rows": result.num_rows,
-        "spine_rows": len(spine),
-        "peak_rss_mb": _repo.peak_rss_mb(),
-        "columns": result.column_names,
-        "output": out,
-        "setup_seconds": round(setup_seconds, 3),
-        "spine_read_seconds": round(spine_seconds, 3),
-        "write_seconds": round(write_seconds, 3),
-    })
+    _repo.emit(
+        {
+            "engine": f"feast-{store_kind}",
+            "feast_version": _repo.feast_version(),
+            "seconds": round(seconds, 3),
+            "rows": result.num_rows,
+            "spine_rows": len(spine),
+            "peak_rss_mb": _repo.peak_rss_mb(),
+            "columns": result.column_names,
+            "output": out,
+            "setup_seconds": round(setup_seconds, 3),
+            "spine_read_seconds": round(spine_seconds, 3),
+            "write_seconds": round(write_seconds, 3),
+        }
+    )
     return 0
 
 

@@ -33,24 +33,26 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import _repo  # sets FEAST_USAGE / DO_NOT_TRACK before feast is imported
 
-_IMPORT_PROBE = (
-    "import time; t = time.perf_counter(); import feast; "
-    "print(time.perf_counter() - t)"
-)
+_IMPORT_PROBE = "import time; t = time.perf_counter(); import feast; print(time.perf_counter() - t)"
 
 
 def time_import(runs: int) -> list[float]:
     """Seconds for ``import feast`` in fresh interpreters (what a serving process pays)."""
     times = []
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", _IMPORT_PROBE], check=True,
-                             capture_output=True, text=True, env=os.environ.copy())
+        out = subprocess.run(
+            [sys.executable, "-c", _IMPORT_PROBE],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=os.environ.copy(),
+        )
         times.append(round(float(out.stdout.strip().splitlines()[-1]), 3))
     return times
 
@@ -96,7 +98,8 @@ def write_delta(con: Any, view: _repo.ViewSpec, fraction: float, new_ts: datetim
     stamped = [f"'{new_ts.isoformat(sep=' ')}'::timestamp as \"{view.timestamp_column}\""]
     if view.created_timestamp_column:
         stamped.append(
-            f"'{new_ts.isoformat(sep=' ')}'::timestamp as \"{view.created_timestamp_column}\"")
+            f"'{new_ts.isoformat(sep=' ')}'::timestamp as \"{view.created_timestamp_column}\""
+        )
     con.execute(
         f"copy (select * replace ({', '.join(stamped)}) from read_parquet('{src}') "
         f"using sample {fraction * 100} percent (bernoulli, 42)) to '{delta}' (format parquet)"
@@ -104,8 +107,26 @@ def write_delta(con: Any, view: _repo.ViewSpec, fraction: float, new_ts: datetim
     return int(con.execute(f"select count(*) from read_parquet('{delta}')").fetchall()[0][0])
 
 
-def sample_entity_rows(config: dict[str, Any], views: list[_repo.ViewSpec],
-                       con: Any, n: int, seed: int) -> list[dict[str, Any]]:
+def entities_written(db: Path, views: list[_repo.ViewSpec]) -> int:
+    """Entity keys in the SQLite online store, summed over views.
+
+    Feast's SQLite store keeps one table per view, ``<project>_<view>``, with
+    one row per (entity key, feature).
+    """
+    import sqlite3
+
+    with sqlite3.connect(db) as con:
+        return sum(
+            con.execute(
+                f'select count(distinct entity_key) from "{_repo.PROJECT}_{v.name}"'
+            ).fetchone()[0]
+            for v in views
+        )
+
+
+def sample_entity_rows(
+    config: dict[str, Any], views: list[_repo.ViewSpec], con: Any, n: int, seed: int
+) -> list[dict[str, Any]]:
     """Distinct entity key rows to look up, sampled with a fixed seed."""
     keys: list[str] = []
     for view in views:
@@ -127,7 +148,7 @@ def sample_entity_rows(config: dict[str, Any], views: list[_repo.ViewSpec],
     ).fetchall()
     if not rows:
         raise _repo.ConfigError(f"no entity rows found in {source}")
-    return [dict(zip(keys, r)) for r in rows]
+    return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
 def summarize(samples_ns: list[int], unit: str) -> dict[str, Any]:
@@ -150,8 +171,9 @@ def found_fraction(response: dict[str, list[Any]], feature_names: list[str]) -> 
     return round(sum(v is not None for v in values) / max(1, len(values)), 4)
 
 
-def found_by_view(lookup: Any, rows: list[dict[str, Any]], views: list[_repo.ViewSpec],
-                  names: list[str]) -> dict[str, Any]:
+def found_by_view(
+    lookup: Any, rows: list[dict[str, Any]], views: list[_repo.ViewSpec], names: list[str]
+) -> dict[str, Any]:
     """Per view: TTL and share of non-None values over ``rows`` (one batch call).
 
     With data older than a view's TTL, a store that enforced TTL online would
@@ -161,10 +183,12 @@ def found_by_view(lookup: Any, rows: list[dict[str, Any]], views: list[_repo.Vie
     out: dict[str, Any] = {}
     i = 0
     for view in views:
-        cols = names[i:i + len(view.features)]
+        cols = names[i : i + len(view.features)]
         i += len(view.features)
-        out[view.name] = {"ttl_seconds": view.ttl_seconds,
-                          "found_fraction": found_fraction(response, cols)}
+        out[view.name] = {
+            "ttl_seconds": view.ttl_seconds,
+            "found_fraction": found_fraction(response, cols),
+        }
     return out
 
 
@@ -175,11 +199,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1_000, help="untimed single lookups")
     parser.add_argument("--batch-sizes", default="100,1000", help="comma-separated")
     parser.add_argument("--batch-repeats", type=int, default=30, help="timed calls per size")
-    parser.add_argument("--incremental-fraction", type=float, default=0.0,
-                        help="after the full materialize, append this share of rows with "
-                             "newer timestamps and time materialize_incremental (0 = skip)")
-    parser.add_argument("--import-runs", type=int, default=3,
-                        help="fresh interpreters timing 'import feast' (0 = skip)")
+    parser.add_argument(
+        "--incremental-fraction",
+        type=float,
+        default=0.0,
+        help="after the full materialize, append this share of rows with "
+        "newer timestamps and time materialize_incremental (0 = skip)",
+    )
+    parser.add_argument(
+        "--import-runs",
+        type=int,
+        default=3,
+        help="fresh interpreters timing 'import feast' (0 = skip)",
+    )
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
 
@@ -187,8 +219,11 @@ def main(argv: list[str] | None = None) -> int:
 
     config = _repo.load_config(args.config)
     batch_sizes = [int(s) for s in args.batch_sizes.split(",") if s.strip()]
-    result: dict[str, Any] = {"engine": "feast-sqlite", "feast_version": _repo.feast_version(),
-                              "import_seconds": import_seconds}
+    result: dict[str, Any] = {
+        "engine": "feast-sqlite",
+        "feast_version": _repo.feast_version(),
+        "import_seconds": import_seconds,
+    }
 
     import duckdb
 
@@ -204,8 +239,8 @@ def main(argv: list[str] | None = None) -> int:
 
         stats = [source_stats(con, v) for v in views]
         source_rows = sum(s[0] for s in stats)
-        start = min(s[1] for s in stats).replace(tzinfo=timezone.utc) - timedelta(seconds=1)
-        end = max(s[2] for s in stats).replace(tzinfo=timezone.utc) + timedelta(seconds=1)
+        start = min(s[1] for s in stats).replace(tzinfo=UTC) - timedelta(seconds=1)
+        end = max(s[2] for s in stats).replace(tzinfo=UTC) + timedelta(seconds=1)
 
         t0 = time.perf_counter()
         store.materialize(start_date=start, end_date=end)
@@ -214,13 +249,13 @@ def main(argv: list[str] | None = None) -> int:
             "source_rows": source_rows,
             "seconds": round(seconds, 3),
             "rows_per_second": round(source_rows / seconds),
+            "entities_written": entities_written(tmp / "repo" / "online.db", views),
             "peak_rss_mb": _repo.peak_rss_mb(),
         }
 
         if args.incremental_fraction > 0:
             new_ts = end.replace(tzinfo=None) + timedelta(seconds=1)
-            delta_rows = sum(write_delta(con, v, args.incremental_fraction, new_ts)
-                             for v in views)
+            delta_rows = sum(write_delta(con, v, args.incremental_fraction, new_ts) for v in views)
             t0 = time.perf_counter()
             store.materialize_incremental(end_date=end + timedelta(seconds=3))
             seconds = time.perf_counter() - t0
@@ -237,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
 
         def lookup(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
             response: dict[str, list[Any]] = store.get_online_features(
-                features=service, entity_rows=rows).to_dict()
+                features=service, entity_rows=rows
+            ).to_dict()
             return response
 
         # The response uses short names unless full_feature_names=True; find which.
@@ -259,13 +295,15 @@ def main(argv: list[str] | None = None) -> int:
             result["single"]["found_fraction"] = round(found / len(samples), 4)
 
         result["found_by_view"] = found_by_view(lookup, entity_rows[:1000], views, names)
-        result["now_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        result["now_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
         result["source_max_timestamp"] = str(end.replace(tzinfo=None))
 
         result["batch"] = {}
         for size in batch_sizes:
-            batches = [entity_rows[(j * size) % len(entity_rows):][:size]
-                       for j in range(args.batch_repeats + 2)]
+            batches = [
+                entity_rows[(j * size) % len(entity_rows) :][:size]
+                for j in range(args.batch_repeats + 2)
+            ]
             batches = [b if len(b) == size else entity_rows[:size] for b in batches]
             for b in batches[:2]:
                 lookup(b)

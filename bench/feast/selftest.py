@@ -48,7 +48,7 @@ def make_data(tmp: Path, seed: int = 7) -> dict[str, Any]:
         if c % 10 == 2:
             days = np.array([55, 58])  # only rows after most spine timestamps
         for d in days:
-            for k in range(rng.integers(1, 3)):  # 1 or 2 versions per (customer, day)
+            for _ in range(rng.integers(1, 3)):  # 1 or 2 versions per (customer, day)
                 rows.append((c, int(d), int(rng.integers(0, 10_000))))
     cust = pd.DataFrame(rows, columns=["customer_id", "day", "minutes"])
     cust = cust.drop_duplicates(["customer_id", "day", "minutes"]).reset_index(drop=True)
@@ -73,16 +73,20 @@ def make_data(tmp: Path, seed: int = 7) -> dict[str, Any]:
 
     # spine: day grid (hits feature timestamps and TTL edges exactly) plus noise
     n = 500
-    spine = pd.DataFrame({
-        "row_id": np.arange(n, dtype=np.int64),
-        "customer_id": rng.integers(1, n_cust + 3, n),  # some ids unknown to the view
-        "merchant_id": rng.integers(1, n_merch + 1, n),
-        "country": np.array(["DE", "FR"])[rng.integers(0, 2, n)],
-        "event_timestamp": T0 + pd.to_timedelta(rng.integers(0, 62, n), unit="D")
-        + pd.to_timedelta(np.where(rng.random(n) < 0.3, rng.integers(0, 86_400, n), 0),
-                          unit="s"),
-        "label": rng.integers(0, 2, n),
-    })
+    spine = pd.DataFrame(
+        {
+            "row_id": np.arange(n, dtype=np.int64),
+            "customer_id": rng.integers(1, n_cust + 3, n),  # some ids unknown to the view
+            "merchant_id": rng.integers(1, n_merch + 1, n),
+            "country": np.array(["DE", "FR"])[rng.integers(0, 2, n)],
+            "event_timestamp": T0
+            + pd.to_timedelta(rng.integers(0, 62, n), unit="D")
+            + pd.to_timedelta(
+                np.where(rng.random(n) < 0.3, rng.integers(0, 86_400, n), 0), unit="s"
+            ),
+            "label": rng.integers(0, 2, n),
+        }
+    )
     dupes = spine.sample(20, random_state=seed).copy()
     dupes["row_id"] = np.arange(n, n + 20)  # same keys and timestamp, another row id
     spine = pd.concat([spine, dupes], ignore_index=True)
@@ -91,13 +95,23 @@ def make_data(tmp: Path, seed: int = 7) -> dict[str, Any]:
     return {
         "spine": str(tmp / "spine.parquet"),
         "feature_views": [
-            {"name": "customer", "path": str(tmp / "customer.parquet"),
-             "entities": ["customer_id"], "timestamp_column": "feature_at",
-             "created_timestamp_column": "ingested_at", "ttl_seconds": TTL_DAYS * 86_400,
-             "features": ["txn_count", "tier", "avg_amount"]},
-            {"name": "merchant", "path": str(tmp / "merchant.parquet"),
-             "entities": ["merchant_id", "country"], "timestamp_column": "updated_at",
-             "ttl_seconds": 0, "features": ["risk_score", "is_risky"]},
+            {
+                "name": "customer",
+                "path": str(tmp / "customer.parquet"),
+                "entities": ["customer_id"],
+                "timestamp_column": "feature_at",
+                "created_timestamp_column": "ingested_at",
+                "ttl_seconds": TTL_DAYS * 86_400,
+                "features": ["txn_count", "tier", "avg_amount"],
+            },
+            {
+                "name": "merchant",
+                "path": str(tmp / "merchant.parquet"),
+                "entities": ["merchant_id", "country"],
+                "timestamp_column": "updated_at",
+                "ttl_seconds": 0,
+                "features": ["risk_score", "is_risky"],
+            },
         ],
     }
 
@@ -113,8 +127,11 @@ def oracle(config: dict[str, Any], filter_created: bool = False) -> pd.DataFrame
     out = spine.copy()
     for view in config["feature_views"]:
         fv = pd.read_parquet(view["path"])
-        keys, ts, created = view["entities"], view["timestamp_column"], view.get(
-            "created_timestamp_column")
+        keys, ts, created = (
+            view["entities"],
+            view["timestamp_column"],
+            view.get("created_timestamp_column"),
+        )
         ttl = pd.Timedelta(seconds=view.get("ttl_seconds") or 0)
         groups = {k: g for k, g in fv.groupby(keys)}
         values: dict[str, list[Any]] = {f: [] for f in view["features"]}
@@ -181,9 +198,13 @@ def compare(config: dict[str, Any], expected: pd.DataFrame, out_path: Path) -> d
     unknown = set(got["row_id"]) - set(expected["row_id"])
     if unknown:
         raise SystemExit(f"selftest: output has row ids not in the spine: {sorted(unknown)[:5]}")
-    report: dict[str, Any] = {"spine_rows": len(expected), "output_rows": len(got),
-                              "missing_rows_by_reason": {}, "duplicated_rows": 0,
-                              "mismatches_by_cause": {}}
+    report: dict[str, Any] = {
+        "spine_rows": len(expected),
+        "output_rows": len(got),
+        "missing_rows_by_reason": {},
+        "duplicated_rows": 0,
+        "mismatches_by_cause": {},
+    }
     counts = got["row_id"].value_counts()
     report["duplicated_rows"] = int((counts > 1).sum())
     missing = expected[~expected["row_id"].isin(got["row_id"])]
@@ -236,29 +257,61 @@ def main() -> int:
         summary: dict[str, Any] = {"offline": {}}
         for store in ("duckdb", "file"):
             out = tmp / f"out_{store}.parquet"
-            res = run_json([str(HERE / "offline.py"), str(tmp / "config.json"),
-                            "--store", store, "--out", str(out)])
-            want = ["row_id", "customer_id", "merchant_id", "country", "event_timestamp",
-                    "label", "customer__txn_count", "customer__tier", "customer__avg_amount",
-                    "merchant__risk_score", "merchant__is_risky"]
+            res = run_json(
+                [
+                    str(HERE / "offline.py"),
+                    str(tmp / "config.json"),
+                    "--store",
+                    store,
+                    "--out",
+                    str(out),
+                ]
+            )
+            want = [
+                "row_id",
+                "customer_id",
+                "merchant_id",
+                "country",
+                "event_timestamp",
+                "label",
+                "customer__txn_count",
+                "customer__tier",
+                "customer__avg_amount",
+                "merchant__risk_score",
+                "merchant__is_risky",
+            ]
             if sorted(res["columns"]) != sorted(want):
                 raise SystemExit(f"selftest: unexpected columns {res['columns']}")
-            summary["offline"][store] = {"result": res,
-                                         "vs_oracle": compare(config, expected, out)}
+            summary["offline"][store] = {"result": res, "vs_oracle": compare(config, expected, out)}
         # filter_by_created_timestamp=True on the duckdb store, against the matching oracle
         cfg2 = dict(config, filter_by_created_timestamp=True)
         (tmp / "config2.json").write_text(json.dumps(cfg2))
         out = tmp / "out_created.parquet"
         run_json([str(HERE / "offline.py"), str(tmp / "config2.json"), "--out", str(out)])
         summary["offline"]["duckdb_filter_by_created_timestamp"] = {
-            "vs_oracle": compare(cfg2, oracle(cfg2, filter_created=True), out)}
+            "vs_oracle": compare(cfg2, oracle(cfg2, filter_created=True), out)
+        }
 
         # online: TTL is 10 days and the data is from 2025, so a TTL-respecting
         # store would return nothing for the customer view today.
-        online = run_json([str(HERE / "online.py"), str(tmp / "config.json"),
-                           "--lookups", "300", "--warmup", "30", "--batch-sizes", "10,50",
-                           "--batch-repeats", "5", "--incremental-fraction", "0.1",
-                           "--import-runs", "1"])
+        online = run_json(
+            [
+                str(HERE / "online.py"),
+                str(tmp / "config.json"),
+                "--lookups",
+                "300",
+                "--warmup",
+                "30",
+                "--batch-sizes",
+                "10,50",
+                "--batch-repeats",
+                "5",
+                "--incremental-fraction",
+                "0.1",
+                "--import-runs",
+                "1",
+            ]
+        )
         summary["online"] = online
         if online["single"]["found_fraction"] <= 0:
             raise SystemExit("selftest: online lookups found nothing")
