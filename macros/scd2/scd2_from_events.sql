@@ -9,7 +9,8 @@
       - rows with a NULL key or a NULL `updated_at` are ignored;
       - several rows at the same (key, updated_at) are a tie: the row with the
         greatest `tiebreak` values wins (each compared in turn, NULL lowest),
-        then the greatest change hash, so the choice never depends on order;
+        then the greatest change hash, then the latest `loaded_at`, so the
+        choice never depends on row order;
       - consecutive identical states collapse into one interval;
       - a delete (`delete_flag` true) ends the interval; a later row opens a
         new one. With keep_deletes=true the deleted period is kept as its own
@@ -17,10 +18,11 @@
       - intervals of one key never overlap: valid_to is the next state's
         valid_from.
     Incremental: see the README (section history). The model is incremental
-    with `unique_key` = the keys and strategy delete+insert; each run reads the
-    rows with `loaded_at` above the target's max (minus `lookback`) and
-    rewrites the full history of the keys they touch, recomputing from the
-    latest interval that starts before the earliest new change.
+    with `unique_key` = the keys, strategy delete+insert and keep_deletes=true;
+    each run reads the rows with `loaded_at` at or above the target's max
+    (minus `lookback`) and rewrites the full history of the keys they touch,
+    recomputing from the latest interval that starts before the earliest new
+    change (earlier intervals are copied from the target unchanged).
 -#}
 {% macro scd2_from_events(
     source,
@@ -70,6 +72,13 @@
     {%- if target_relation is not none and loaded_at is none -%}
         {{ exceptions.raise_compiler_error(name ~ ": an incremental build needs `loaded_at`, "
             ~ "the column that says when a row arrived") }}
+    {%- endif -%}
+    {#- delete+insert removes a key's old rows only when the batch holds the key:
+        with tombstones every touched key has at least one row -#}
+    {%- if target_relation is not none and not keep_deletes -%}
+        {{ exceptions.raise_compiler_error(name ~ ": an incremental build needs "
+            ~ "keep_deletes=true (and `delete_flag`), so that a key whose every state a late "
+            ~ "delete removes still reaches the table; filter `not <delete_flag>` downstream") }}
     {%- endif -%}
     {%- set lookback_seconds = pitstop._ttl_seconds(lookback, name ~ ' lookback') -%}
     {{ return(adapter.dispatch('scd2_from_events', 'pitstop')(
@@ -125,7 +134,7 @@ _scd2_new_keys as (
         and (
             {{ q(loaded_at) }} is null
             or (select _scd2_watermark from _scd2_watermark) is null
-            or {{ q(loaded_at) }} > {% if lookback_seconds -%}
+            or {{ q(loaded_at) }} >= {% if lookback_seconds -%}
                 {{ dbt.dateadd('second', -lookback_seconds,
                     '(select _scd2_watermark from _scd2_watermark)') }}
             {%- else -%}
@@ -136,8 +145,8 @@ _scd2_new_keys as (
 
 ),
 
-{#- recompute each touched key from the latest interval starting before its
-    earliest new change: earlier intervals cannot change -#}
+{# recompute each touched key from the latest interval starting before its
+   earliest new change: earlier intervals cannot change #}
 _scd2_anchors as (
 
     select
@@ -213,7 +222,7 @@ _scd2_hashed as (
 
 ),
 
-{#- one winner per (key, instant): greatest tiebreak values, then greatest hash -#}
+{# one winner per (key, instant): greatest tiebreak values, then hash, then loaded_at #}
 _scd2_ranked as (
 
     select
@@ -224,7 +233,8 @@ _scd2_ranked as (
                 {% for t in tiebreak -%}
                 _scd2_tiebreak_{{ loop.index }} desc nulls last,
                 {% endfor -%}
-                _scd2_hash desc
+                _scd2_hash desc,
+                _scd2_loaded_at desc nulls last
         ) as _scd2_rank
     from _scd2_hashed
 

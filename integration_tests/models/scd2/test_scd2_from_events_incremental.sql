@@ -25,5 +25,6 @@ select * from (
         delete_flag='is_deleted',
         tiebreak=['ingested_at', 'change_id'],
         loaded_at='ingested_at',
+        keep_deletes=true,
     ) }}
 ) as history
