@@ -21,7 +21,6 @@ import marshal
 import operator
 import threading
 import time
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["OnlineFeatures", "Status", "entity_key_types", "get_online_features", "online_store_of"]
 
 _EPOCH = datetime(1970, 1, 1)
+_NEVER = 2**62  # a feature timestamp no TTL check can expire
 _loads = marshal.loads
 
 
@@ -174,6 +174,8 @@ class _Plan:
     views: tuple[_ViewPlan, ...]
     refs: tuple[str, ...]
     key_columns: tuple[str, ...]
+    key_set: frozenset[str]
+    view_names: tuple[str, ...]
 
 
 class _Online:
@@ -283,23 +285,29 @@ def _build_plan(
                 features=tuple(feats),
             )
         )
-    return _Plan(views=tuple(plans), refs=tuple(refs), key_columns=tuple(key_columns))
+    return _Plan(
+        views=tuple(plans),
+        refs=tuple(refs),
+        key_columns=tuple(key_columns),
+        key_set=frozenset(key_columns),
+        view_names=tuple(vp.view for vp in plans),
+    )
 
 
-_STATE: weakref.WeakKeyDictionary[Any, _Online] = weakref.WeakKeyDictionary()
+_STATE_ATTR = "_pitstop_online"
 _STATE_LOCK = threading.Lock()
 
 
 def _online(store: FeatureStore) -> _Online:
-    state = _STATE.get(store)
+    state: _Online | None = getattr(store, _STATE_ATTR, None)
     if state is None:
         with _STATE_LOCK:
-            state = _STATE.get(store)
+            state = getattr(store, _STATE_ATTR, None)
             if state is None:
                 project = store.project
                 config = online_store_config(project.vars, project.root)
                 state = _Online(get_online_store(config))
-                _STATE[store] = state
+                setattr(store, _STATE_ATTR, state)
     return state
 
 
@@ -349,13 +357,14 @@ def get_online_features(
         if as_of.tzinfo is not None:
             as_of = as_of.astimezone(UTC).replace(tzinfo=None)
         now_us = (as_of - _EPOCH) // timedelta(microseconds=1)
+    lookup = _lookup_one if len(next(iter(columns.values()), ())) == 1 else _lookup
     try:
-        return _lookup(state, plan, columns, now_us)
+        return lookup(state, plan, columns, now_us)
     except _StaleLayout:
         state.reload()
         plan = state.plan(features, service)
         try:
-            return _lookup(state, plan, columns, now_us)
+            return lookup(state, plan, columns, now_us)
         except _StaleLayout:
             raise OnlineStoreError(
                 "the online store changed its schema twice during one lookup; retry"
@@ -371,6 +380,14 @@ def _key_columns(
     entities: Mapping[str, Sequence[Any]] | None,
     entity_rows: Sequence[Mapping[str, Any]] | None,
 ) -> dict[str, list[Any]]:
+    if (
+        entities is None
+        and type(entity_rows) is list
+        and len(entity_rows) == 1
+        and type(entity_rows[0]) is dict
+        and entity_rows[0].keys() == plan.key_set
+    ):
+        return {name: [value] for name, value in entity_rows[0].items()}
     expected = plan.key_columns
     if entities is not None and entity_rows is not None:
         raise InvalidRequestError("pass either entities or entity_rows, not both")
@@ -470,25 +487,28 @@ def _lookup(
     statuses: dict[str, list[Status]] = {}
     stamps: dict[str, list[int | None]] = {}
     for vp, view_keys, found in zip(plan.views, encoded, replies, strict=True):
-        missing_row = (vp.layout, None, None) + (None,) * (vp.width - 3)
-        decoded: dict[Any, tuple[Any, ...]] = {}
-        for key, blob in found.items():
-            row = _loads(blob)
-            if row[0] != vp.layout:
-                raise _StaleLayout
-            decoded[key] = row
-        rows = [decoded.get(k, missing_row) for k in view_keys]
+        # missing keys get a stand-in row: the view's layout, a far-future
+        # timestamp (never expired) and NULL features; patched below
+        missing_row = (vp.layout, _NEVER, None) + (None,) * (vp.width - 3)
+        blobs = [found.get(k) for k in view_keys] if found else [None] * n
+        rows = [missing_row if b is None else _loads(b) for b in blobs]
         cols = list(zip(*rows, strict=True)) if rows else [()] * vp.width
-        ts_col: list[int | None] = list(cols[1])
+        if cols[0].count(vp.layout) != n:
+            raise _StaleLayout
         # rows that are not simply PRESENT: not found or expired
         odd: dict[int, Status] = {}
-        if len(decoded) < len(view_keys):
-            odd = {i: NOT_FOUND for i, row in enumerate(rows) if row is missing_row}
-        if vp.ttl_us is not None:
+        ts_col: list[int | None] = list(cols[1])
+        if None in blobs:
+            for i, blob in enumerate(blobs):
+                if blob is None:
+                    odd[i] = NOT_FOUND
+                    ts_col[i] = None
+        if vp.ttl_us is not None and n:
             cutoff = now_us - vp.ttl_us
-            for i, ts in enumerate(ts_col):
-                if ts is not None and ts < cutoff:
-                    odd[i] = EXPIRED
+            if min(cols[1]) < cutoff:
+                for i, ts in enumerate(cols[1]):
+                    if ts < cutoff:
+                        odd[i] = EXPIRED
         for ref, position, decoder in vp.features:
             col = list(cols[position])
             status = [PRESENT] * n
@@ -525,3 +545,62 @@ def entity_key_types(
         for name, kind in zip(vp.keys, vp.key_types, strict=True):
             types.setdefault(name, kind)
     return types
+
+
+def _lookup_one(
+    state: _Online, plan: _Plan, columns: dict[str, list[Any]], now_us: int
+) -> OnlineFeatures:
+    """`_lookup` for exactly one entity row: same result, fewer intermediate lists
+    (the common serving call)."""
+    keys: list[Key | None] = []
+    for vp in plan.views:
+        if len(vp.keys) == 1:
+            key = columns[vp.keys[0]][0]
+            if type(key) is not (int if vp.integer_key else str):
+                key = _check_keys(vp.keys[0], vp.key_types[0], [key])[0]
+        else:
+            parts = [
+                _check_keys(name, kind, columns[name])[0]
+                for name, kind in zip(vp.keys, vp.key_types, strict=True)
+            ]
+            key = None if None in parts else encode_key(parts, vp.key_types)
+        keys.append(key)
+    blobs = state.store.read_one(plan.view_names, keys)
+    values: dict[str, list[Any]] = {}
+    statuses: dict[str, list[Status]] = {}
+    stamps: dict[str, list[int | None]] = {}
+    for vp, blob in zip(plan.views, blobs, strict=True):
+        if blob is None:
+            missing: list[int | None] = [None]
+            for ref, _, _ in vp.features:
+                values[ref] = [None]
+                statuses[ref] = [NOT_FOUND]
+                stamps[ref] = missing
+            continue
+        row = _loads(blob)
+        if row[0] != vp.layout:
+            raise _StaleLayout
+        ts_list: list[int | None] = [row[1]]
+        if vp.ttl_us is not None and row[1] < now_us - vp.ttl_us:
+            for ref, _, _ in vp.features:
+                values[ref] = [None]
+                statuses[ref] = [EXPIRED]
+                stamps[ref] = ts_list
+            continue
+        for ref, position, decoder in vp.features:
+            value = row[position]
+            if value is None:
+                values[ref] = [None]
+                statuses[ref] = [NULL]
+            else:
+                values[ref] = [value if decoder is None else decoder(value)]
+                statuses[ref] = [PRESENT]
+            stamps[ref] = ts_list
+    return OnlineFeatures(
+        key_columns=list(plan.key_columns),
+        keys={k: columns[k] for k in plan.key_columns},
+        refs=list(plan.refs),
+        values=values,
+        statuses=statuses,
+        timestamps_us=stamps,
+    )

@@ -144,6 +144,14 @@ class OnlineStore(ABC):
             OnlineStoreError: the store is unreachable or was never materialized.
         """
 
+    def read_one(self, views: tuple[str, ...], keys: Sequence[Key | None]) -> list[bytes | None]:
+        """The single-entity form of `read`: one key (or ``None``) per view, the
+        packed value or ``None`` per view. Stores override it when they can do
+        it with less work; the default goes through `read`."""
+        pairs = zip(views, keys, strict=True)
+        found = self.read([(view, () if key is None else (key,)) for view, key in pairs])
+        return [f.get(k) if k is not None else None for f, k in zip(found, keys, strict=True)]
+
     @abstractmethod
     def metadata(self) -> OnlineMetadata:
         """The registry snapshot and watermarks as last committed."""

@@ -52,6 +52,14 @@ def _select_sql(views: tuple[str, ...], counts: tuple[int, ...]) -> str:
     return " union all ".join(parts)
 
 
+@lru_cache(maxsize=1024)
+def _one_sql(views: tuple[str, ...]) -> str:
+    return " union all ".join(
+        f"select {i}, v from {_table(view)} where k = ?"  # noqa: S608 - quoted name
+        for i, view in enumerate(views)
+    )
+
+
 class SQLiteOnlineStore(OnlineStore):
     """Online store in one SQLite file (WAL mode).
 
@@ -94,13 +102,18 @@ class SQLiteOnlineStore(OnlineStore):
 
     def read(self, requests: Sequence[tuple[str, Sequence[Key]]]) -> list[dict[Key, bytes]]:
         conn = self._reader()
-        views = tuple(view for view, _ in requests)
-        counts = tuple(len(keys) for _, keys in requests)
+        views: list[str] = []
+        counts: list[int] = []
+        params: list[Key] = []
+        for view, keys in requests:
+            views.append(view)
+            counts.append(len(keys))
+            params.extend(keys)
         out: list[dict[Key, bytes]] = [{} for _ in requests]
         try:
-            if sum(counts) <= _MAX_PARAMS:
-                params = [key for _, keys in requests for key in keys]
-                rows = conn.execute(_select_sql(views, counts), params).fetchall()
+            if len(params) <= _MAX_PARAMS:
+                sql = _select_sql(tuple(views), tuple(counts))
+                rows = conn.execute(sql, params).fetchall()
             else:
                 rows = self._read_chunked(conn, requests)
         except sqlite3.Error as exc:
@@ -128,6 +141,17 @@ class SQLiteOnlineStore(OnlineStore):
         finally:
             conn.execute("commit")
         return rows
+
+    def read_one(self, views: tuple[str, ...], keys: Sequence[Key | None]) -> list[bytes | None]:
+        # a NULL key matches nothing, so no special case is needed for it
+        try:
+            rows = self._reader().execute(_one_sql(views), keys).fetchall()
+        except sqlite3.Error as exc:
+            raise OnlineStoreError(f"reading the online store {self.path} failed: {exc}") from exc
+        out: list[bytes | None] = [None] * len(views)
+        for i, value in rows:
+            out[i] = value
+        return out
 
     def metadata(self) -> OnlineMetadata:
         if not self.path.exists():

@@ -1,0 +1,620 @@
+"""Online store benchmark: materialize throughput and lookup latency, side by
+side with raw ``sqlite3`` primary-key lookups (the floor) and Feast 0.67
+(``bench/feast/online.py`` in its own venv) on the same data.
+
+Data (deterministic, written once per ``--work`` folder): three feature views
+on DuckDB tables and the same rows as Parquet for Feast,
+
+* ``customer_txn``: ``--rows`` rows over ``--entities`` customers, 4 features,
+  feature and created timestamps;
+* ``customer_profile``: one row per customer, 3 features;
+* ``merchant_daily``: ``--rows // 10`` rows over 20,000 merchants, 4 features;
+
+all timestamps within the last 20 days (TTL 30 days, so every lookup hits).
+A service of the three views is looked up for single entity rows
+``{customer_id, merchant_id}`` and for batches of 100 and 1,000.
+
+Usage::
+
+    .venv/bin/python bench/bench_online.py                 # 10M rows, 1M entities, + Feast
+    .venv/bin/python bench/bench_online.py --rows 1000000 --entities 100000 --no-feast
+
+Results: a Markdown report (``--out``, default ``bench/results/online.md``) and
+one JSON line on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+FEAST_PYTHON = ROOT / "bench" / ".feast-venv" / "bin" / "python"
+MERCHANTS = 20_000
+TTL = "30d"
+
+VIEWS: dict[str, dict[str, Any]] = {
+    "customer_txn": {
+        "entity": "customer",
+        "key": "customer_id",
+        "created": "ingested_at",
+        "columns": [
+            ("customer_id", "bigint"),
+            ("feature_at", "timestamp"),
+            ("ingested_at", "timestamp"),
+            ("txn_count_7d", "bigint"),
+            ("amount_sum_7d", "double"),
+            ("amount_max_7d", "double"),
+            ("last_currency", "varchar"),
+        ],
+    },
+    "customer_profile": {
+        "entity": "customer",
+        "key": "customer_id",
+        "created": None,
+        "columns": [
+            ("customer_id", "bigint"),
+            ("feature_at", "timestamp"),
+            ("tier", "varchar"),
+            ("country", "varchar"),
+            ("credit_limit", "double"),
+        ],
+    },
+    "merchant_daily": {
+        "entity": "merchant",
+        "key": "merchant_id",
+        "created": "ingested_at",
+        "columns": [
+            ("merchant_id", "bigint"),
+            ("feature_at", "timestamp"),
+            ("ingested_at", "timestamp"),
+            ("txn_count_1d", "bigint"),
+            ("amount_sum_1d", "double"),
+            ("amount_avg_1d", "double"),
+            ("customer_count_1d", "bigint"),
+        ],
+    },
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench_online {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- data -------------------------------------------------------------------------------
+
+
+def _select(view: str, rows: int, entities: int, start: datetime) -> str:
+    """A deterministic generator query for one view (DuckDB)."""
+    span_us = 20 * 86_400 * 1_000_000
+    base = f"timestamp '{start:%Y-%m-%d %H:%M:%S}'"
+    if view == "customer_txn":
+        return f"""
+            select (i % {entities}) + 1 as customer_id,
+                {base} + to_microseconds((hash(i) % {span_us})::bigint) as feature_at,
+                feature_at + interval 5 minute as ingested_at,
+                (hash(i, 1) % 50)::bigint as txn_count_7d,
+                round((hash(i, 2) % 1000000) / 100.0, 2) as amount_sum_7d,
+                round((hash(i, 3) % 100000) / 100.0, 2) as amount_max_7d,
+                ['EUR', 'USD', 'GBP', 'PLN'][(hash(i, 4) % 4)::int + 1] as last_currency
+            from range({rows}) t(i)"""
+    if view == "customer_profile":
+        return f"""
+            select i + 1 as customer_id,
+                {base} + to_microseconds((hash(i, 5) % {span_us})::bigint) as feature_at,
+                ['basic', 'silver', 'gold', 'platinum'][(hash(i, 6) % 4)::int + 1] as tier,
+                ['DE', 'FR', 'NL', 'ES', 'IT', 'PL'][(hash(i, 7) % 6)::int + 1] as country,
+                ((hash(i, 8) % 200) * 100)::double as credit_limit
+            from range({entities}) t(i)"""
+    return f"""
+        select (i % {MERCHANTS}) + 1 as merchant_id,
+            {base} + to_microseconds((hash(i, 9) % {span_us})::bigint) as feature_at,
+            feature_at + interval 1 hour as ingested_at,
+            (hash(i, 10) % 500)::bigint as txn_count_1d,
+            round((hash(i, 11) % 10000000) / 100.0, 2) as amount_sum_1d,
+            round((hash(i, 12) % 50000) / 100.0, 2) as amount_avg_1d,
+            (hash(i, 13) % 300)::bigint as customer_count_1d
+        from range({max(rows // 10, MERCHANTS)}) t(i)"""
+
+
+def write_project(work: Path) -> Path:
+    """A throwaway Pitstop (dbt) project whose views are the bench tables."""
+    project = work / "project"
+    if (project / "target" / "manifest.json").exists():
+        return project
+    shutil.rmtree(project, ignore_errors=True)
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(
+        "name: bench_online\nversion: '1.0.0'\nconfig-version: 2\nprofile: bench_online\n"
+        "model-paths: [models]\nvars:\n  pitstop_entities:\n"
+        "    customer: {keys: [{name: customer_id, type: bigint}]}\n"
+        "    merchant: {keys: [{name: merchant_id, type: bigint}]}\n"
+    )
+    (project / "profiles.yml").write_text(
+        "bench_online:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        "      path: \"{{ env_var('PITSTOP_DUCKDB_PATH') }}\"\n"
+    )
+    for name, spec in VIEWS.items():
+        cols = spec["columns"]
+        (project / "models" / f"{name}.sql").write_text(
+            "select " + ", ".join(f"cast(null as {t}) as {c}" for c, t in cols) + "\n"
+        )
+        created = f"          created_timestamp: {spec['created']}\n" if spec["created"] else ""
+        columns = "".join(
+            f"      - name: {c}\n        description: {c}\n        data_type: {t}\n"
+            for c, t in cols
+        )
+        (project / "models" / f"{name}.yml").write_text(
+            f"version: 2\nmodels:\n  - name: {name}\n    description: bench view\n"
+            "    config:\n      meta:\n        pitstop:\n"
+            f"          entity: {spec['entity']}\n          timestamp: feature_at\n{created}"
+            f"          ttl: {TTL}\n          online: true\n          owner: bench\n"
+            f"    columns:\n{columns}"
+        )
+    from pitstop.project import Project
+
+    os.environ["DBT_PROFILES_DIR"] = str(project)
+    Project(project).run_dbt(["parse"])
+    return project
+
+
+def write_data(work: Path, rows: int, entities: int) -> dict[str, Any]:
+    """DuckDB tables + Parquet copies + entity rows, once per work folder."""
+    import duckdb
+
+    marker = work / "data.json"
+    if marker.exists():
+        info: dict[str, Any] = json.loads(marker.read_text())
+        if info["rows"] == rows and info["entities"] == entities:
+            return info
+    start = (datetime.now(UTC) - timedelta(days=21)).replace(tzinfo=None, microsecond=0)
+    db = work / "offline.duckdb"
+    db.unlink(missing_ok=True)
+    con = duckdb.connect(str(db))
+    counts = {}
+    for name in VIEWS:
+        began = time.perf_counter()
+        con.execute(f"create table {name} as {_select(name, rows, entities, start)}")
+        con.execute(
+            f"copy {name} to '{work / (name + '.parquet')}' (format parquet, row_group_size 1000000)"
+        )
+        counts[name] = con.execute(f"select count(*) from {name}").fetchall()[0][0]
+        log(f"data: {name} {counts[name]:,} rows in {time.perf_counter() - began:.1f} s")
+    # lookup keys: 20,000 (customer, merchant) pairs of existing entities
+    con.execute(
+        f"copy (select (hash(i, 20) % {entities})::bigint + 1 as customer_id, "
+        f"(hash(i, 21) % {MERCHANTS})::bigint + 1 as merchant_id from range(20000) t(i)) "
+        f"to '{work / 'entity_rows.parquet'}' (format parquet)"
+    )
+    con.close()
+    info = {"rows": rows, "entities": entities, "counts": counts, "start": start.isoformat()}
+    marker.write_text(json.dumps(info))
+    return info
+
+
+def append_changes(work: Path, fraction: float) -> dict[str, int]:
+    """Re-stamp ``fraction`` of each view's rows one minute ago (changed values)."""
+    import duckdb
+
+    con = duckdb.connect(str(work / "offline.duckdb"))
+    stamp = (datetime.now(UTC) - timedelta(minutes=1)).replace(tzinfo=None, microsecond=0)
+    added = {}
+    for name, spec in VIEWS.items():
+        replace = [f"timestamp '{stamp}' as feature_at"]
+        if spec["created"]:
+            replace.append(f"timestamp '{stamp}' as {spec['created']}")
+        before = con.execute(f"select count(*) from {name}").fetchall()[0][0]
+        con.execute(
+            f"insert into {name} select * replace ({', '.join(replace)}) from {name} "
+            f"using sample {fraction * 100} percent (bernoulli, 42)"
+        )
+        added[name] = con.execute(f"select count(*) from {name}").fetchall()[0][0] - before
+    con.close()
+    return added
+
+
+# -- measurements -----------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered))) - 1))]
+
+
+def time_calls(fn: Any, args: list[Any], warmup: int) -> list[float]:
+    for arg in args[:warmup]:
+        fn(arg)
+    out = []
+    clock = time.perf_counter_ns
+    for arg in args[warmup:]:
+        began = clock()
+        fn(arg)
+        out.append((clock() - began) / 1000)
+    return out
+
+
+def summary_us(samples: list[float]) -> dict[str, float]:
+    return {
+        "calls": len(samples),
+        "p50_us": round(percentile(samples, 0.50), 1),
+        "p99_us": round(percentile(samples, 0.99), 1),
+        "mean_us": round(statistics.fmean(samples), 1),
+    }
+
+
+MATERIALIZE_CHILD = """
+import json, resource, sys
+from pitstop import FeatureStore
+result = FeatureStore(sys.argv[1]).materialize(full_refresh=sys.argv[2] == "full")
+out = result.to_dict()
+out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+print(json.dumps(out))
+"""
+
+
+def run_materialize(project: Path, full: bool) -> dict[str, Any]:
+    """One materialize in a fresh process (so its peak memory is its own)."""
+    done = subprocess.run(
+        [sys.executable, "-c", MATERIALIZE_CHILD, str(project), "full" if full else "incr"],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    out["rows_per_second"] = round(out["rows_read"] / out["seconds"])
+    return out
+
+
+def bench_lookups(
+    project: Path, entity_rows: list[dict[str, int]], lookups: int, warmup: int, repeats: int
+) -> dict[str, Any]:
+    from pitstop import FeatureStore
+
+    fs = FeatureStore(project)
+    refs = list(VIEWS)
+    get = fs.get_online_features
+    single = time_calls(
+        lambda row: get(features=refs, entity_rows=[row]), entity_rows[: warmup + lookups], warmup
+    )
+    probe = get(features=refs, entity_rows=entity_rows[:1000])
+    present = sum(str(s) == "PRESENT" for ref in probe.refs for s in probe.statuses[ref])
+    out: dict[str, Any] = {
+        "single": summary_us(single),
+        "present_fraction": round(present / (len(probe.refs) * len(probe)), 4),
+        "batch": {},
+    }
+    rng = random.Random(1)
+    for size in (100, 1000):
+        batches = [rng.sample(entity_rows, size) for _ in range(repeats + 2)]
+        samples = time_calls(lambda rows: get(features=refs, entity_rows=rows), batches, 2)
+        out["batch"][str(size)] = {
+            "calls": len(samples),
+            "p50_ms": round(percentile(samples, 0.5) / 1000, 3),
+            "p99_ms": round(percentile(samples, 0.99) / 1000, 3),
+        }
+    return out
+
+
+def bench_raw_sqlite(
+    path: Path, entity_rows: list[dict[str, int]], lookups: int, warmup: int
+) -> dict[str, Any]:
+    """The floor: sqlite3 primary-key lookups on the same file, no decoding."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("pragma query_only = 1")
+    conn.execute("pragma mmap_size = 1073741824")
+    sql = 'select v from "view__customer_txn" where k = ?'
+    one = time_calls(
+        lambda row: conn.execute(sql, (row["customer_id"],)).fetchone(),
+        entity_rows[: warmup + lookups],
+        warmup,
+    )
+    three_sql = [
+        'select v from "view__customer_txn" where k = ?',
+        'select v from "view__customer_profile" where k = ?',
+        'select v from "view__merchant_daily" where k = ?',
+    ]
+
+    def three(row: dict[str, int]) -> None:
+        conn.execute(three_sql[0], (row["customer_id"],)).fetchone()
+        conn.execute(three_sql[1], (row["customer_id"],)).fetchone()
+        conn.execute(three_sql[2], (row["merchant_id"],)).fetchone()
+
+    threes = time_calls(three, entity_rows[: warmup + lookups], warmup)
+    return {"single_view": summary_us(one), "three_views": summary_us(threes)}
+
+
+def bench_cold_get(project: Path, row: dict[str, int], runs: int = 5) -> list[float]:
+    """Wall time of `pitstop get ...` in fresh processes."""
+    exe = Path(sys.executable).with_name("pitstop")
+    args = [
+        str(exe),
+        "--project-dir",
+        str(project),
+        "get",
+        f"customer_id={row['customer_id']}",
+        f"merchant_id={row['merchant_id']}",
+        "--features",
+        ",".join(VIEWS),
+    ]
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        subprocess.run(args, check=True, capture_output=True, env=os.environ.copy())
+        times.append(round(time.perf_counter() - began, 3))
+    return times
+
+
+def start_redis(work: Path) -> tuple[subprocess.Popen[bytes], str] | None:
+    if shutil.which("redis-server") is None:
+        subprocess.run([str(ROOT / "scripts" / "ensure-redis.sh")], check=False)
+    if shutil.which("redis-server") is None:
+        log("redis-server missing: skipping Redis")
+        return None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    rdir = work / "redis"
+    rdir.mkdir(exist_ok=True)
+    proc = subprocess.Popen(
+        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", str(rdir),
+         "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, f"redis://127.0.0.1:{port}/0"
+
+
+def run_feast(work: Path, args: argparse.Namespace) -> dict[str, Any] | None:
+    if not FEAST_PYTHON.exists():
+        setup = ROOT / "bench" / "feast" / "setup.sh"
+        log("setting up the Feast venv (bench/feast/setup.sh)")
+        subprocess.run([str(setup)], check=True)
+    config = {
+        "entity_rows": str(work / "entity_rows.parquet"),
+        "feature_views": [
+            {
+                "name": name,
+                "path": str(work / f"{name}.parquet"),
+                "entities": [spec["key"]],
+                "timestamp_column": "feature_at",
+                "created_timestamp_column": spec["created"],
+                "ttl_seconds": 30 * 86_400,
+                "features": [c for c, _ in spec["columns"][2 if not spec["created"] else 3 :]],
+            }
+            for name, spec in VIEWS.items()
+        ],
+    }
+    path = work / "feast_config.json"
+    path.write_text(json.dumps(config))
+    log("Feast 0.67: import, materialize, incremental, lookups (takes minutes)")
+    done = subprocess.run(
+        [str(FEAST_PYTHON), str(ROOT / "bench" / "feast" / "online.py"), str(path),
+         "--lookups", str(args.lookups), "--warmup", str(args.warmup),
+         "--batch-sizes", "100,1000", "--batch-repeats", str(args.repeats),
+         "--incremental-fraction", str(args.changed), "--import-runs", "1"],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        log(f"Feast run failed:\n{done.stderr[-3000:]}")
+        return None
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+# -- report -----------------------------------------------------------------------------
+
+
+def report(results: dict[str, Any]) -> str:
+    p, raw, feast, redis = (
+        results["pitstop_sqlite"],
+        results["raw_sqlite"],
+        results.get("feast"),
+        results.get("pitstop_redis"),
+    )
+    lines = [
+        "# Online store benchmark",
+        "",
+        f"Measured {results['when']} on {results['machine']} with "
+        f"`.venv/bin/python bench/bench_online.py {results['argv']}`.",
+        f"Data: {results['data']['rows']:,} rows / {results['data']['entities']:,} customers "
+        f"(source rows per view: {', '.join(f'{k} {v:,}' for k, v in results['data']['counts'].items())}); "  # noqa: E501
+        f"a 3-view service (11 features, 2 entities: customer, merchant); lookups of "
+        f"distinct sampled entity rows, {results['lookups']:,} timed single calls after "
+        f"{results['warmup']:,} warm-up calls, {results['repeats']} timed batches per size.",
+        "",
+        "## Lookups (in process)",
+        "",
+        "| | single p50 | single p99 | batch 100 p50 | batch 1,000 p50 |",
+        "|---|---:|---:|---:|---:|",
+        f"| raw sqlite3 PK lookup, 1 view, no decoding (floor) | "
+        f"{raw['single_view']['p50_us']} µs | {raw['single_view']['p99_us']} µs | | |",
+        f"| raw sqlite3 PK lookups, 3 views, no decoding | {raw['three_views']['p50_us']} µs | "
+        f"{raw['three_views']['p99_us']} µs | | |",
+        f"| **Pitstop, SQLite** | **{p['single']['p50_us']} µs** | **{p['single']['p99_us']} µs** "
+        f"| **{p['batch']['100']['p50_ms']} ms** | **{p['batch']['1000']['p50_ms']} ms** |",
+    ]
+    if redis:
+        lines.append(
+            f"| Pitstop, Redis (loopback) | {redis['single']['p50_us']} µs | "
+            f"{redis['single']['p99_us']} µs | {redis['batch']['100']['p50_ms']} ms | "
+            f"{redis['batch']['1000']['p50_ms']} ms |"
+        )
+    if feast:
+        fb = feast["batch"]
+        lines.append(
+            f"| Feast 0.67, SQLite | {feast['single']['p50_us']} µs | {feast['single']['p99_us']} µs"
+            f" | {fb['100']['p50_ms']} ms | {fb['1000']['p50_ms']} ms |"
+        )
+        lines += [
+            "",
+            f"Pitstop vs Feast: single p50 {feast['single']['p50_us'] / p['single']['p50_us']:.0f}x, "
+            f"p99 {feast['single']['p99_us'] / p['single']['p99_us']:.0f}x, batch 1,000 "
+            f"{fb['1000']['p50_ms'] / p['batch']['1000']['p50_ms']:.0f}x faster.",
+        ]
+    lines += [
+        "",
+        f"Share of PRESENT values in a 1,000-row batch: {p['present_fraction']}.",
+        "",
+        "## Materialize",
+        "",
+        "| | source rows | seconds | rows/s | entities written | peak RSS |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, m in (
+        ("Pitstop → SQLite, full", results["materialize_full"]),
+        (f"Pitstop → SQLite, incremental ({results['changed'] * 100:g}% changed)",
+         results["materialize_incremental"]),
+    ):  # fmt: skip
+        lines.append(
+            f"| {label} | {m['rows_read']:,} | {m['seconds']} | {m['rows_per_second']:,} | "
+            f"{m['entities_written']:,} | {m['peak_rss_mb']} MiB |"
+        )
+    if redis:
+        m = redis["materialize_full"]
+        lines.append(
+            f"| Pitstop → Redis, full | {m['rows_read']:,} | {m['seconds']} | "
+            f"{m['rows_per_second']:,} | {m['entities_written']:,} | {m['peak_rss_mb']} MiB |"
+        )
+    if feast:
+        fm, fi = feast["materialize"], feast.get("materialize_incremental") or {}
+        lines.append(
+            f"| Feast 0.67 → SQLite, full | {fm['source_rows']:,} | {fm['seconds']} | "
+            f"{fm['rows_per_second']:,} | | {fm.get('peak_rss_mb', '?')} MiB |"
+        )
+        if fi:
+            lines.append(
+                f"| Feast 0.67 → SQLite, incremental | {fi['delta_rows']:,} (delta) | "
+                f"{fi['seconds']} | {fi['delta_rows_per_second']:,} | | |"
+            )
+    lines += [
+        "",
+        "Incremental runs read only rows newer than the watermark; Pitstop's row count is the "
+        "rows it read, Feast's is the delta it was given.",
+        "",
+        "## Cold start",
+        "",
+        f"- `pitstop get ...` (3 views) from a fresh process: "
+        f"{', '.join(str(s) for s in results['cold_get_s'])} s (wall, including Python start-up).",
+    ]
+    if feast:
+        lines.append(f"- `import feast` alone: {feast['import_seconds']} s.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--entities", type=int, default=1_000_000)
+    parser.add_argument("--lookups", type=int, default=10_000)
+    parser.add_argument("--warmup", type=int, default=1_000)
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--changed", type=float, default=0.01)
+    parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "pitstop-bench-online"))
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "online.md"))
+    parser.add_argument("--no-feast", action="store_true")
+    parser.add_argument("--no-redis", action="store_true")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    data = write_data(work, args.rows, args.entities)
+    project = write_project(work)
+    os.environ.update(
+        {
+            "PITSTOP_PROJECT_DIR": str(project),
+            "DBT_PROFILES_DIR": str(project),
+            "PITSTOP_DUCKDB_PATH": str(work / "offline.duckdb"),
+            "PITSTOP_ONLINE_STORE": f"sqlite:{work / 'online.sqlite'}",
+        }
+    )
+    os.environ.pop("DBT_TARGET_PATH", None)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{work / 'online.sqlite'}{suffix}").unlink(missing_ok=True)
+
+    import pyarrow.parquet as pq
+
+    pairs = pq.read_table(work / "entity_rows.parquet").to_pylist()
+    rng = random.Random(42)
+    entity_rows = [rng.choice(pairs) for _ in range(args.warmup + args.lookups)]
+
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} "
+        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}",
+        "argv": " ".join(argv if argv is not None else sys.argv[1:]),
+        "data": data,
+        "lookups": args.lookups,
+        "warmup": args.warmup,
+        "repeats": args.repeats,
+        "changed": args.changed,
+    }
+    log("materialize full (SQLite)")
+    results["materialize_full"] = run_materialize(project, full=True)
+    log(json.dumps(results["materialize_full"]))
+    log("lookups (SQLite)")
+    results["pitstop_sqlite"] = bench_lookups(
+        project, entity_rows, args.lookups, args.warmup, args.repeats
+    )
+    log(json.dumps(results["pitstop_sqlite"]))
+    results["raw_sqlite"] = bench_raw_sqlite(
+        work / "online.sqlite", entity_rows, args.lookups, args.warmup
+    )
+    results["cold_get_s"] = bench_cold_get(project, entity_rows[0])
+    log(f"changing {args.changed:.0%} of the rows, materialize incremental")
+    append_changes(work, args.changed)
+    results["materialize_incremental"] = run_materialize(project, full=False)
+    log(json.dumps(results["materialize_incremental"]))
+
+    if not args.no_redis:
+        started = start_redis(work)
+        if started is not None:
+            proc, url = started
+            try:
+                os.environ["PITSTOP_ONLINE_STORE"] = url
+                log("materialize full + lookups (Redis)")
+                redis_full = run_materialize(project, full=True)
+                results["pitstop_redis"] = bench_lookups(
+                    project, entity_rows, args.lookups, args.warmup, args.repeats
+                )
+                results["pitstop_redis"]["materialize_full"] = redis_full
+                log(json.dumps(results["pitstop_redis"]))
+            finally:
+                os.environ["PITSTOP_ONLINE_STORE"] = f"sqlite:{work / 'online.sqlite'}"
+                proc.terminate()
+                proc.wait()
+    if not args.no_feast:
+        results["feast"] = run_feast(work, args)
+    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    text = report(results)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    print(json.dumps(results, default=str))
+    log(f"report written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
