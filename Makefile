@@ -58,6 +58,7 @@ integration: setup  ## the macro integration-test project
 	cd integration_tests && rm -f target/integration_tests.duckdb && DBT_PROFILES_DIR=. $(BIN)/dbt build
 
 pytest: setup  ## the Python test suite
+	scripts/ensure-redis.sh
 	$(BIN)/pytest
 
 test: lint dbt-ci integration pytest  ## every check: lint, dbt build (ci), integration tests, pytest
