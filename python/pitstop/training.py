@@ -14,19 +14,27 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
-from pitstop.errors import DbtError, InvalidEntityKeyError, InvalidRequestError
+from pitstop.errors import DbtError, InvalidEntityKeyError, InvalidRequestError, ProjectError
 
 if TYPE_CHECKING:
+    import duckdb
     import pandas as pd
 
     from pitstop.project import Project
     from pitstop.store import FeatureStore
 
-__all__ = ["SPINE_NAME", "compile_point_in_time_sql", "jinja_literal", "training_set"]
+__all__ = [
+    "SPINE_NAME",
+    "compile_point_in_time_sql",
+    "jinja_literal",
+    "point_in_time_call",
+    "training_set",
+]
 
 #: The name the spine is registered under in DuckDB; compiled queries read it.
 SPINE_NAME = "pitstop_spine"
@@ -83,7 +91,6 @@ def training_set(
             names the registry does not know.
         DbtError: dbt could not compile the join.
     """
-    import duckdb
 
     if output not in ("pandas", "arrow"):
         raise InvalidRequestError(f"output must be 'pandas' or 'arrow', got {output!r}")
@@ -103,7 +110,7 @@ def training_set(
         naming=naming,
         impl=impl,
     )
-    con = duckdb.connect(str(store.project.duckdb_path), read_only=True)
+    con = _connect(store.project.duckdb_path)
     try:
         con.register(SPINE_NAME, table)
         result = con.sql(sql).to_arrow_table()
@@ -135,6 +142,46 @@ def compile_point_in_time_sql(
         DbtError: the macro raised a compile-time error (its message names the
             argument) or dbt failed.
     """
+    inline = point_in_time_call(
+        features,
+        spine_timestamp=spine_timestamp,
+        spine=spine,
+        spine_columns=spine_columns,
+        key_map=key_map,
+        ttl=ttl,
+        exclude_late_rows=exclude_late_rows,
+        naming=naming,
+        impl=impl,
+    )
+    manifest = project.manifest_path
+    version = manifest.stat().st_mtime if manifest.exists() else 0.0
+    key = (str(project.root), inline, version)
+    if key not in _SQL_CACHE:
+        result = project.run_dbt(
+            ["compile", "--log-level", "none", "--no-populate-cache", "--inline", inline]
+        )
+        try:
+            compiled = str(result.result.results[0].node.compiled_code)
+        except (AttributeError, IndexError) as exc:
+            raise DbtError(f"dbt compile --inline returned no SQL for {inline}") from exc
+        _SQL_CACHE[key] = compiled
+    return _SQL_CACHE[key]
+
+
+def point_in_time_call(
+    features: Sequence[str],
+    *,
+    spine_timestamp: str,
+    spine: str = SPINE_NAME,
+    spine_columns: Sequence[str] | None = None,
+    key_map: Mapping[str, Mapping[str, str]] | None = None,
+    ttl: Mapping[str, str | None] | None = None,
+    exclude_late_rows: bool = True,
+    naming: str = "prefixed",
+    impl: str | None = None,
+) -> str:
+    """The Jinja expression ``{{ pitstop.point_in_time_join(...) }}`` for these
+    arguments, every value written as a literal (names are checked first)."""
     for column in (spine, spine_timestamp, *_mapped_columns(key_map)):
         if not _IDENTIFIER.match(column):
             raise InvalidRequestError(
@@ -153,20 +200,7 @@ def compile_point_in_time_sql(
         "impl": impl,
     }
     call = ", ".join(f"{name}={jinja_literal(value)}" for name, value in args.items())
-    inline = "{{ pitstop.point_in_time_join(" + call + ") }}"
-    manifest = project.manifest_path
-    version = manifest.stat().st_mtime if manifest.exists() else 0.0
-    key = (str(project.root), inline, version)
-    if key not in _SQL_CACHE:
-        result = project.run_dbt(
-            ["compile", "--log-level", "none", "--no-populate-cache", "--inline", inline]
-        )
-        try:
-            compiled = str(result.result.results[0].node.compiled_code)
-        except (AttributeError, IndexError) as exc:
-            raise DbtError(f"dbt compile --inline returned no SQL for {inline}") from exc
-        _SQL_CACHE[key] = compiled
-    return _SQL_CACHE[key]
+    return "{{ pitstop.point_in_time_join(" + call + ") }}"
 
 
 def jinja_literal(value: Any) -> str:
@@ -213,9 +247,9 @@ def _spine_table(store: FeatureStore, spine: Any) -> pa.Table:
     if isinstance(spine, str):
         import duckdb
 
-        con = duckdb.connect(str(store.project.duckdb_path), read_only=True)
+        con = _connect(store.project.duckdb_path)
         try:
-            return con.execute(spine).to_arrow_table()
+            return con.sql(spine).to_arrow_table()
         except duckdb.Error as exc:
             raise InvalidRequestError(f"the spine query failed: {exc}") from exc
         finally:
@@ -228,6 +262,23 @@ def _spine_table(store: FeatureStore, spine: Any) -> pa.Table:
         f"spine must be a pandas DataFrame, an Arrow table or a SQL string, "
         f"not {type(spine).__name__}"
     )
+
+
+def _connect(path: Path) -> duckdb.DuckDBPyConnection:
+    """A connection to the project's DuckDB file, read-only so that other
+    processes (a running dbt build) are not locked out. When dbt already holds
+    the file open read-write in this very process (after an in-process
+    ``dbt build``), DuckDB refuses a second configuration: share dbt's instance."""
+    import duckdb
+
+    if not path.exists():
+        raise ProjectError(f"{path} does not exist; build the project first (dbt build)")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.ConnectionException as exc:
+        if "different configuration" not in str(exc):
+            raise
+        return duckdb.connect(str(path))
 
 
 def _spine_timestamp(table: pa.Table, given: str | None) -> str:
