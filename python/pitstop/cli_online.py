@@ -168,4 +168,3 @@ def get_cmd(
         store, features=refs, service=service, entity_rows=[row], as_of=_parse_as_of(as_of)
     )
     click.echo(json.dumps(result.to_records()[0], indent=2, default=_json_default))
-

@@ -490,7 +490,7 @@ def _lookup(
         # missing keys get a stand-in row: the view's layout, a far-future
         # timestamp (never expired) and NULL features; patched below
         missing_row = (vp.layout, _NEVER, None) + (None,) * (vp.width - 3)
-        blobs = [found.get(k) for k in view_keys] if found else [None] * n
+        blobs = [None if k is None else found.get(k) for k in view_keys] if found else [None] * n
         rows = [missing_row if b is None else _loads(b) for b in blobs]
         cols = list(zip(*rows, strict=True)) if rows else [()] * vp.width
         if cols[0].count(vp.layout) != n:
