@@ -14,6 +14,7 @@ import json
 import os
 import resource
 import sys
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -174,6 +175,11 @@ def build_store(
     from feast.infra.offline_stores.duckdb import DuckDBOfflineStoreConfig
     from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
     from feast.repo_config import RegistryConfig, RepoConfig
+
+    # ibis 12 calls DuckDB 2.0's deprecated fetch_arrow_table() on every query;
+    # silence it (after importing feast, which resets the filters) so stderr
+    # stays for real problems.
+    warnings.filterwarnings("ignore", message=".*fetch_arrow_table.*")
 
     if offline_store == "duckdb":
         offline_cfg: Any = DuckDBOfflineStoreConfig()
