@@ -1,0 +1,22 @@
+{#- A deterministic hash of a feature row: the last tiebreak between rows with
+    equal timestamp and created timestamp. It dispatches on the adapter, not on
+    point_in_time_join's `impl`, so that the default__ and duckdb__ forms break
+    ties identically on the same warehouse. -#}
+{% macro _pit_row_hash(columns) %}
+    {{- return(adapter.dispatch('_pit_row_hash', 'pitstop')(columns)) -}}
+{% endmacro %}
+
+{% macro default___pit_row_hash(columns) -%}
+    md5(
+        {%- for c in columns %}
+        coalesce(cast({{ c }} as {{ dbt.type_string() }}), '\x00null') || '\x1f'
+        {{- ' ||' if not loop.last }}
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{#- DuckDB's hash() takes any number of arguments of any type, NULLs included:
+    https://duckdb.org/docs/stable/sql/functions/utility#hashvalue -#}
+{% macro duckdb___pit_row_hash(columns) -%}
+    hash({{ columns | join(', ') }})
+{%- endmacro %}
