@@ -3,7 +3,7 @@
 The macro is compiled once per shape through dbt; each hypothesis example only
 swaps the rows of a fixed input table in an in-memory DuckDB. The oracle below
 is written from the documented rules, not from the SQL: per key and instant
-the winner is the row with the greatest (seq, state hash, loaded); consecutive equal
+the winner is the row with the greatest (seq, state, loaded); consecutive equal
 states collapse; an interval ends at the next state; deletes end an interval
 (and are kept as tombstones with keep_deletes).
 """
@@ -95,6 +95,13 @@ def _state(c: Change) -> tuple[Any, ...]:
     return ("D", None, None) if c.deleted else ("L", c.a, c.b)
 
 
+def _state_order(c: Change) -> tuple[Any, ...]:
+    """The state as a sort key: delete flag first (true greatest), then each
+    column with NULL lowest."""
+    state = _state(c)
+    return (state[0] == "D", *((v is not None, v) for v in state[1:]))
+
+
 def _state_hash(state: tuple[Any, ...]) -> str:
     parts = [state[0]]
     for value in state[1:]:
@@ -104,7 +111,8 @@ def _state_hash(state: tuple[Any, ...]) -> str:
 
 
 def oracle(rows: list[Change], keep_deletes: bool) -> list[tuple[Any, ...]]:
-    """Brute-force history: (k, a, b, [deleted], valid_from, valid_to, is_current, loaded)."""
+    """Brute-force history:
+    (k, a, b, [deleted], valid_from, valid_to, is_current, change_hash, loaded)."""
     out: list[tuple[Any, ...]] = []
     keys = sorted({r.k for r in rows if r.k is not None and r.ts is not None})
     for k in keys:
@@ -114,7 +122,7 @@ def oracle(rows: list[Change], keep_deletes: bool) -> list[tuple[Any, ...]]:
             tied = [r for r in mine if r.ts == t]
             winner = max(
                 tied,
-                key=lambda r: (r.seq is not None, r.seq or 0, _state_hash(_state(r)), _loaded(r)),
+                key=lambda r: (r.seq is not None, r.seq or 0, *_state_order(r), _loaded(r)),
             )
             if runs and runs[-1][1] == _state(winner):
                 continue
@@ -130,6 +138,7 @@ def oracle(rows: list[Change], keep_deletes: bool) -> list[tuple[Any, ...]]:
                 BASE + dt.timedelta(minutes=t),
                 None if end is None else BASE + dt.timedelta(minutes=end),
                 end is None,
+                _state_hash(state),
                 _loaded(winner),
             ]
             out.append(tuple(row))
@@ -168,7 +177,8 @@ def _connect() -> duckdb.DuckDBPyConnection:
 def _result(con: duckdb.DuckDBPyConnection, sql: str, keep_deletes: bool) -> list[tuple[Any, ...]]:
     deleted = "del, " if keep_deletes else ""
     rows = con.execute(
-        f"select k, a, b, {deleted}valid_from, valid_to, is_current, loaded from ({sql})"
+        f"select k, a, b, {deleted}valid_from, valid_to, is_current, change_hash, loaded "
+        f"from ({sql})"
     ).fetchall()
     return sorted(rows, key=repr)
 

@@ -61,7 +61,6 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     per_event_call = (
         f"'events', keys='k', event_timestamp='t', windows={windows}, aggregates={AGGREGATES}"
     )
-    parsed = f"pitstop._windows_parse({windows}, {AGGREGATES}, 'test')"
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("DBT_PROFILES_DIR", raising=False)
         mp.setenv("DBT_TARGET_PATH", str(tmp / "target"))
@@ -70,19 +69,13 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         yield {
             "spine": compile_inline(project, f"{{{{ pitstop.window_aggregates({spine_call}) }}}}"),
             "spine_default": compile_inline(
-                project,
-                "{{ pitstop.default__window_aggregates('events', ['k'], 't', "
-                + parsed
-                + ", 'spine', 't', ['k'], 'as_of_at') }}",
+                project, f"{{{{ pitstop.window_aggregates({spine_call}, method='join') }}}}"
             ),
             "per_event": compile_inline(
                 project, f"{{{{ pitstop.window_aggregates({per_event_call}) }}}}"
             ),
             "per_event_default": compile_inline(
-                project,
-                "{{ pitstop.default__window_aggregates('events', ['k'], 't', "
-                + parsed
-                + ", none, none, none, 'as_of_at') }}",
+                project, f"{{{{ pitstop.window_aggregates({per_event_call}, method='join') }}}}"
             ),
         }
 

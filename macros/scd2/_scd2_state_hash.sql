@@ -2,8 +2,8 @@
     Private helper: an md5 hash of a row's state (the delete flag and the
     given columns). Each value is cast to a string and length-prefixed, and
     NULL gets its own marker, so the encoding is injective: two states hash
-    alike only on an md5 collision. Used to collapse consecutive identical
-    states and as the `change_hash` output.
+    alike only on an md5 collision. The `change_hash` output of
+    scd2_from_events and the run detection of feature_history.
 -#}
 {% macro _scd2_state_hash(columns, deleted_expr=none) %}
     {%- set parts = [] -%}

@@ -9,9 +9,11 @@
       - rows with a NULL key or a NULL `updated_at` are ignored;
       - several rows at the same (key, updated_at) are a tie: the row with the
         greatest `tiebreak` values wins (each compared in turn, NULL lowest),
-        then the greatest change hash, then the latest `loaded_at`, so the
-        choice never depends on row order;
-      - consecutive identical states collapse into one interval;
+        then the greatest state (the delete flag, true first, then `columns`
+        in order, NULL lowest), then the latest `loaded_at`, so the choice
+        never depends on row order;
+      - consecutive identical states (compared column by column, NULL equal to
+        NULL) collapse into one interval;
       - a delete (`delete_flag` true) ends the interval; a later row opens a
         new one. With keep_deletes=true the deleted period is kept as its own
         interval (a tombstone: flag true, columns NULL) instead of a gap;
@@ -213,16 +215,8 @@ _scd2_states as (
 
 ),
 
-_scd2_hashed as (
-
-    select
-        *,
-        {{ pitstop._scd2_state_hash(state_cols, '_scd2_deleted') }} as _scd2_hash
-    from _scd2_states
-
-),
-
-{# one winner per (key, instant): greatest tiebreak values, then hash, then loaded_at #}
+{# one winner per (key, instant): greatest tiebreak values, then greatest state
+   (delete flag, then the columns in order; NULL lowest), then latest loaded_at #}
 _scd2_ranked as (
 
     select
@@ -233,23 +227,32 @@ _scd2_ranked as (
                 {% for t in tiebreak -%}
                 _scd2_tiebreak_{{ loop.index }} desc nulls last,
                 {% endfor -%}
-                _scd2_hash desc,
+                _scd2_deleted desc,
+                {% for c in state_cols -%}
+                {{ c }} desc nulls last,
+                {% endfor -%}
                 _scd2_loaded_at desc nulls last
         ) as _scd2_rank
-    from _scd2_hashed
+    from _scd2_states
 
 ),
 
+{# the previous winner's state, compared column by column (exact, NULL-safe) #}
 _scd2_changes as (
 
     select
         *,
-        lag(_scd2_hash) over (
-            partition by {% for k in key_cols %}{{ k }}{{ ', ' if not loop.last }}{% endfor %}
-            order by _scd2_at
-        ) as _scd2_previous_hash
+        lag(_scd2_at) over _scd2_by_time as _scd2_previous_at,
+        lag(_scd2_deleted) over _scd2_by_time as _scd2_previous_deleted
+        {%- for c in state_cols %},
+        lag({{ c }}) over _scd2_by_time as _scd2_previous_{{ loop.index }}
+        {%- endfor %}
     from _scd2_ranked
     where _scd2_rank = 1
+    window _scd2_by_time as (
+        partition by {% for k in key_cols %}{{ k }}{{ ', ' if not loop.last }}{% endfor %}
+        order by _scd2_at
+    )
 
 ),
 
@@ -262,7 +265,11 @@ _scd2_intervals as (
             order by _scd2_at
         ) as _scd2_next_at
     from _scd2_changes
-    where _scd2_previous_hash is null or _scd2_previous_hash <> _scd2_hash
+    where _scd2_previous_at is null
+        or _scd2_deleted is distinct from _scd2_previous_deleted
+        {%- for c in state_cols %}
+        or {{ c }} is distinct from _scd2_previous_{{ loop.index }}
+        {%- endfor %}
 
 ),
 
@@ -281,7 +288,7 @@ _scd2_history as (
         _scd2_at as {{ q(valid_from) }},
         _scd2_next_at as {{ q(valid_to) }},
         _scd2_next_at is null as {{ q(is_current) }},
-        _scd2_hash as {{ q(change_hash) }}
+        {{ pitstop._scd2_state_hash(state_cols, '_scd2_deleted') }} as {{ q(change_hash) }}
         {%- if loaded_at is not none %},
         _scd2_loaded_at as {{ q(loaded_at) }}
         {%- endif %}

@@ -16,7 +16,13 @@
     later) and the aggregates as of that instant (the event itself included).
 
     Functions: count (events, or non-NULL values of a column), sum, avg, min,
-    max, count_distinct; NULL values are ignored. Windows are durations
+    max, count_distinct; NULL values are ignored.
+
+    method: none (DuckDB: 'frames'; elsewhere 'join'), 'frames' (window
+    functions with RANGE frames over one sorted stream: O(n log n) whatever
+    the density of events) or 'join' (range join of points with the events
+    in the widest window, then conditional aggregation: faster when an
+    entity has few events per window, quadratic for very dense entities). Windows are durations
     ('1h', '24h', '7d', '30d', '90m', '1d12h'); timestamps are compared at
     microsecond precision.
 -#}
@@ -29,7 +35,8 @@
     spine=none,
     spine_timestamp=none,
     spine_keys=none,
-    as_of='as_of_at'
+    as_of='as_of_at',
+    method=none
 ) %}
     {%- set name = 'window_aggregates' -%}
     {%- if events is none or (events is string and events | trim == '') -%}
@@ -53,6 +60,18 @@
     {%- elif spine_keys is not none or spine_timestamp is not none -%}
         {{ exceptions.raise_compiler_error(name ~ ": `spine_keys` and `spine_timestamp` need "
             ~ "a `spine`") }}
+    {%- endif -%}
+    {%- if method not in (none, 'frames', 'join') -%}
+        {{ exceptions.raise_compiler_error(name ~ ": `method` must be 'frames', 'join' or "
+            ~ "none (the adapter's best), got '" ~ method ~ "'") }}
+    {%- endif -%}
+    {%- if method == 'join' -%}
+        {{ return(pitstop.default__window_aggregates(
+            events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of)) }}
+    {%- endif -%}
+    {%- if method == 'frames' and adapter.type() != 'duckdb' -%}
+        {{ exceptions.raise_compiler_error(name ~ ": method 'frames' is implemented for "
+            ~ "DuckDB only") }}
     {%- endif -%}
     {{ return(adapter.dispatch('window_aggregates', 'pitstop')(
         events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of)) }}
