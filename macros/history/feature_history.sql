@@ -28,7 +28,8 @@
         {{ return('select 1 as pitstop_parsing') }}
     {%- endif -%}
     {%- if view is none or (view is string and view | trim == '') -%}
-        {{ exceptions.raise_compiler_error(name ~ ": `view` must be a feature view name or ref()") }}
+        {{ exceptions.raise_compiler_error(name
+            ~ ": `view` must be a feature view name or ref()") }}
     {%- endif -%}
     {%- set fv = pitstop._feature_view(view, name) -%}
     {%- if features is none -%}

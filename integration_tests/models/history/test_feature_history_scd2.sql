@@ -1,1 +1,4 @@
-{{ pitstop.feature_history(ref('fv_history_scd2'), features=['is_deleted', 'tier', 'credit_limit']) }}
+{{ pitstop.feature_history(
+    ref('fv_history_scd2'),
+    features=['is_deleted', 'tier', 'credit_limit'],
+) }}
