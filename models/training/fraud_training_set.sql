@@ -58,7 +58,8 @@ spine as (
         on transactions.transaction_id = labels.transaction_id
     -- a label is final only once the reporting window is over: younger
     -- transactions would look legitimate merely because nobody reported yet
-    where transactions.transacted_at
+    where
+        transactions.transacted_at
         <= timestamp '{{ observed_at }}' - interval {{ maturity_days }} day
 
 ),
