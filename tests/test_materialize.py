@@ -302,12 +302,15 @@ while time.monotonic() < deadline:
     try:
         got = fs.get_online_features(service="fraud_model", entity_rows=rows,
                                      as_of=datetime(2025, 1, 3))
-        versions = set()
-        for ref in got.refs:
-            versions.update(got.values[ref])
-        if len(versions) != 1:
-            torn += 1
-        seen.update(versions)
+        one = fs.get_online_features(service="fraud_model", entity_rows=[rows[lookups % 50]],
+                                     as_of=datetime(2025, 1, 3))
+        for answer in (got, one):  # the batch path and the single-entity path
+            versions = set()
+            for ref in answer.refs:
+                versions.update(answer.values[ref])
+            if len(versions) != 1:
+                torn += 1
+            seen.update(versions)
         lookups += 1
     except Exception as exc:
         errors += 1

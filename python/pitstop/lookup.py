@@ -47,6 +47,8 @@ __all__ = ["OnlineFeatures", "Status", "entity_key_types", "get_online_features"
 
 _EPOCH = datetime(1970, 1, 1)
 _NEVER = 2**62  # a feature timestamp no TTL check can expire
+_INT_ONLY = frozenset({int})
+_STR_ONLY = frozenset({str})
 _loads = marshal.loads
 
 
@@ -437,7 +439,7 @@ def _key_columns(
 def _check_keys(name: str, kind: str, values: list[Any]) -> list[Any]:
     """Validate (and normalize numpy-style integers) the values of one key column."""
     if kind in INTEGER_TYPES:
-        if all(type(v) is int for v in values):
+        if set(map(type, values)) <= _INT_ONLY:
             return values
         out = []
         for v in values:
@@ -450,6 +452,8 @@ def _check_keys(name: str, kind: str, values: list[Any]) -> list[Any]:
             else:
                 out.append(operator.index(v))
         return out
+    if set(map(type, values)) <= _STR_ONLY:
+        return values
     for v in values:
         if v is not None and type(v) is not str:
             raise InvalidEntityKeyError(
@@ -490,8 +494,14 @@ def _lookup(
         # missing keys get a stand-in row: the view's layout, a far-future
         # timestamp (never expired) and NULL features; patched below
         missing_row = (vp.layout, _NEVER, None) + (None,) * (vp.width - 3)
-        blobs = [None if k is None else found.get(k) for k in view_keys] if found else [None] * n
-        rows = [missing_row if b is None else _loads(b) for b in blobs]
+        # found never holds None, so a None key maps to None
+        get: Any = found.get
+        blobs: list[Any] = list(map(get, view_keys)) if found else [None] * n
+        rows: list[tuple[Any, ...]]
+        if None in blobs:
+            rows = [missing_row if b is None else _loads(b) for b in blobs]
+        else:
+            rows = list(map(_loads, blobs))
         cols = list(zip(*rows, strict=True)) if rows else [()] * vp.width
         if cols[0].count(vp.layout) != n:
             raise _StaleLayout

@@ -53,6 +53,12 @@ def _select_sql(views: tuple[str, ...], counts: tuple[int, ...]) -> str:
 
 
 @lru_cache(maxsize=1024)
+def _key_value_sql(view: str, count: int) -> str:
+    where = "k = ?" if count == 1 else f"k in ({','.join('?' * count)})"
+    return f"select k, v from {_table(view)} where {where}"  # noqa: S608 - quoted name
+
+
+@lru_cache(maxsize=1024)
 def _one_sql(views: tuple[str, ...]) -> str:
     return " union all ".join(
         f"select {i}, v from {_table(view)} where k = ?"  # noqa: S608 - quoted name
@@ -111,36 +117,35 @@ class SQLiteOnlineStore(OnlineStore):
             params.extend(keys)
         out: list[dict[Key, bytes]] = [{} for _ in requests]
         try:
-            if len(params) <= _MAX_PARAMS:
+            if len(params) <= _MAX_PARAMS and len(params) < 50 * len(requests):
                 sql = _select_sql(tuple(views), tuple(counts))
-                rows = conn.execute(sql, params).fetchall()
+                for i, key, value in conn.execute(sql, params).fetchall():
+                    out[i][key] = value
             else:
-                rows = self._read_chunked(conn, requests)
+                # big batches: one statement per view inside one read transaction
+                # (one snapshot), each result turned into a dict in C
+                out = self._read_batch(conn, requests)
         except sqlite3.Error as exc:
             raise OnlineStoreError(f"reading the online store {self.path} failed: {exc}") from exc
-        for i, key, value in rows:
-            out[i][key] = value
         return out
 
     @staticmethod
-    def _read_chunked(
+    def _read_batch(
         conn: sqlite3.Connection, requests: Sequence[tuple[str, Sequence[Key]]]
-    ) -> list[tuple[int, Key, bytes]]:
-        """Very large batches: several statements inside one read transaction,
-        so they still see one snapshot."""
-        rows: list[tuple[int, Key, bytes]] = []
+    ) -> list[dict[Key, bytes]]:
+        out: list[dict[Key, bytes]] = []
         conn.execute("begin")
         try:
-            for i, (view, keys) in enumerate(requests):
+            for view, keys in requests:
+                found: dict[Key, bytes] = {}
                 for start in range(0, len(keys), _MAX_PARAMS):
-                    chunk = keys[start : start + _MAX_PARAMS]
-                    for _, key, value in conn.execute(
-                        _select_sql((view,), (len(chunk),)), list(chunk)
-                    ):
-                        rows.append((i, key, value))
+                    chunk = list(keys[start : start + _MAX_PARAMS])
+                    sql = _key_value_sql(view, len(chunk))
+                    found.update(conn.execute(sql, chunk).fetchall())
+                out.append(found)
         finally:
             conn.execute("commit")
-        return rows
+        return out
 
     def read_one(self, views: tuple[str, ...], keys: Sequence[Key | None]) -> list[bytes | None]:
         # a NULL key matches nothing, so no special case is needed for it
