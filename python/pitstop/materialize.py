@@ -30,9 +30,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -200,6 +201,7 @@ def materialize(
             meta = writer.metadata()
             snapshot = registry_snapshot(registry, views, meta.snapshot)
             watermarks = dict(meta.watermarks)
+            plans = []
             for view in views:
                 spec = snapshot["views"][view.name]
                 previous = watermarks.get(view.name)
@@ -209,20 +211,28 @@ def materialize(
                     or previous.get("layout") != spec["layout"]
                     or previous.get("as_of_us", _MIN_INT) > as_of_us
                 )
-                outcome = ViewResult(view=view.name, full_refresh=full)
-                result.views.append(outcome)
-                view_started = time.perf_counter()
-                watermarks[view.name] = _materialize_view(
-                    duck,
-                    writer,
-                    view,
-                    spec,
-                    as_of_us,
-                    None if full else previous,
-                    outcome,
-                    progress,
-                )
-                outcome.seconds = time.perf_counter() - view_started
+                plans.append((view, spec, None if full else previous))
+            # DuckDB aggregates the next view (in C++, without the GIL) while this
+            # thread packs and writes the current one
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                pending = [pool.submit(_query_view, duck, *plans[0], as_of_us)] if plans else []
+                try:
+                    for i, (view, spec, previous) in enumerate(plans):
+                        view_started = time.perf_counter()
+                        query = pending[i].result()
+                        if i + 1 < len(plans):
+                            pending.append(pool.submit(_query_view, duck, *plans[i + 1], as_of_us))
+                        outcome = ViewResult(view=view.name, full_refresh=previous is None)
+                        result.views.append(outcome)
+                        watermarks[view.name] = _write_view(
+                            writer, view, spec, previous, query, as_of_us, outcome, progress
+                        )
+                        outcome.seconds = time.perf_counter() - view_started
+                except BaseException:
+                    for future in pending[len(result.views) :]:
+                        if not future.cancel() and future.exception() is None:
+                            future.result().cursor.close()
+                    raise
             _pause("before_commit")
             writer.commit(snapshot, watermarks)
     except PitstopError:
@@ -355,38 +365,75 @@ def _view_sql(view: FeatureView, spec: dict[str, Any], incremental: bool) -> tup
     return sql, created_sql
 
 
-def _materialize_view(
+@dataclass
+class _Query:
+    """A view's started DuckDB query: its own cursor, the first batch, the rest."""
+
+    cursor: Any
+    reader: Any
+    first: Any
+    max_created: int | None
+
+
+def _query_view(
     duck: Any,
-    writer: Any,
     view: FeatureView,
     spec: dict[str, Any],
-    as_of_us: int,
     previous: dict[str, Any] | None,
-    outcome: ViewResult,
-    progress: Progress | None,
-) -> dict[str, Any]:
-    """Stream one view into ``writer``; return its new watermark."""
+    as_of_us: int,
+) -> _Query:
+    """Run a view's latest-row query up to its first batch (the aggregation)."""
     import duckdb
 
-    incremental = previous is not None
-    sql, created_sql = _view_sql(view, spec, incremental)
+    sql, created_sql = _view_sql(view, spec, previous is not None)
     params: dict[str, Any] = {"as_of": as_of_us}
-    if incremental and previous is not None:
+    if previous is not None:
         params["prev_as_of"] = previous["as_of_us"]
         if view.created_timestamp:
             prev_created = previous.get("max_created_us")
             params["prev_created"] = _MIN_INT if prev_created is None else prev_created
-    else:
+    cursor = duck.cursor()
+    try:
+        cursor.execute("begin transaction")
+        max_created = (
+            cursor.execute(created_sql, {"as_of": as_of_us}).fetchall()[0][0]
+            if created_sql
+            else None
+        )
+        reader = cursor.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
+        try:
+            first = reader.read_next_batch()
+        except StopIteration:
+            first = None
+    except duckdb.Error as exc:
+        cursor.close()
+        raise MaterializationError(
+            f"reading feature view '{view.name}' from DuckDB failed, the online store was "
+            f"left as it was: {exc}"
+        ) from exc
+    return _Query(cursor=cursor, reader=reader, first=first, max_created=max_created)
+
+
+def _write_view(
+    writer: Any,
+    view: FeatureView,
+    spec: dict[str, Any],
+    previous: dict[str, Any] | None,
+    query: _Query,
+    as_of_us: int,
+    outcome: ViewResult,
+    progress: Progress | None,
+) -> dict[str, Any]:
+    """Stream one view's rows into ``writer``; return its new watermark."""
+    import duckdb
+
+    if previous is None:
         writer.reset(view.name, spec["integer_key"])
     layout = spec["layout"]
     width = len(spec["features"])
     try:
-        duck.execute("begin transaction")
-        max_created = (
-            duck.execute(created_sql, {"as_of": as_of_us}).fetchall()[0][0] if created_sql else None
-        )
-        reader = duck.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
-        for batch in reader:
+        batches = chain([query.first], query.reader) if query.first is not None else ()
+        for batch in batches:
             columns = [column.to_pylist() for column in batch.columns]
             keys, counts, ts, cts = columns[:4]
             values = columns[4 : 4 + width]
@@ -397,12 +444,14 @@ def _materialize_view(
             if progress is not None:
                 progress(view.name, outcome.rows_read, outcome.entities_written)
             _pause("after_write")
-        duck.execute("commit")
     except duckdb.Error as exc:
         raise MaterializationError(
             f"reading feature view '{view.name}' from DuckDB failed, the online store was "
             f"left as it was: {exc}"
         ) from exc
+    finally:
+        query.cursor.close()
+    max_created = query.max_created
     if previous is not None and max_created is None:
         max_created = previous.get("max_created_us")
     return {"as_of_us": as_of_us, "max_created_us": max_created, "layout": layout}
