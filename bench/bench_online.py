@@ -529,8 +529,9 @@ def report(results: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        "Incremental runs read only rows newer than the watermark; Pitstop's row count is the "
-        "rows it read, Feast's is the delta it was given.",
+        f"Pitstop full runs: {results['materialize_full_all_s']} s (the fastest is shown; the "
+        "machine is shared). Incremental runs read only rows newer than the watermark; "
+        "Pitstop's row count is the rows it read, Feast's is the delta it was given.",
         "",
         "## Cold start",
         "",
@@ -550,6 +551,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1_000)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--changed", type=float, default=0.01)
+    parser.add_argument(
+        "--full-runs", type=int, default=2, help="full materializations; the fastest is reported"
+    )
     parser.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "pitstop-bench-online"))
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "online.md"))
     parser.add_argument("--no-feast", action="store_true")
@@ -595,8 +599,10 @@ def main(argv: list[str] | None = None) -> int:
         "repeats": args.repeats,
         "changed": args.changed,
     }
-    log("materialize full (SQLite)")
-    results["materialize_full"] = run_materialize(project, full=True)
+    log(f"materialize full (SQLite), best of {args.full_runs}")
+    runs = [run_materialize(project, full=True) for _ in range(args.full_runs)]
+    results["materialize_full"] = min(runs, key=lambda r: r["seconds"])
+    results["materialize_full_all_s"] = [r["seconds"] for r in runs]
     log(json.dumps(results["materialize_full"]))
     log("lookups (SQLite)")
     results["pitstop_sqlite"] = bench_lookups(
