@@ -449,7 +449,9 @@ def report(results: dict[str, Any]) -> str:
         "# Online store benchmark",
         "",
         f"Measured {results['when']} on {results['machine']} with "
-        f"`.venv/bin/python bench/bench_online.py {results['argv']}`.",
+        f"`.venv/bin/python bench/bench_online.py {results['argv']}`; load average "
+        f"(1/5/15 min) {results['load_start']} at the start, {results['load_end']} at the end "
+        "(other benchmarks shared the 2 cores).",
         f"Data: {results['data']['rows']:,} rows / {results['data']['entities']:,} customers "
         f"(source rows per view: {', '.join(f'{k} {v:,}' for k, v in results['data']['counts'].items())}); "  # noqa: E501
         f"a 3-view service (11 features, 2 entities: customer, merchant); lookups of "
@@ -593,6 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{os.cpu_count()} cores, {platform.python_implementation()} "
         f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}",
         "argv": " ".join(argv if argv is not None else sys.argv[1:]),
+        "load_start": [round(x, 1) for x in os.getloadavg()],
         "data": data,
         "lookups": args.lookups,
         "warmup": args.warmup,
@@ -644,6 +647,7 @@ def main(argv: list[str] | None = None) -> int:
             results["feast"]["measured"] = results["when"]
             (work / "feast_result.json").write_text(json.dumps(results["feast"]))
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    results["load_end"] = [round(x, 1) for x in os.getloadavg()]
     text = report(results)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
