@@ -90,7 +90,7 @@ def materialize_cmd(
 
         def progress(view: str, rows_read: int, entities_written: int) -> None:
             assert bar is not None
-            bar.set_description(view)
+            bar.set_description_str(view)
             bar.update(rows_read - seen.get(view, 0))
             seen[view] = rows_read
 
