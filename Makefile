@@ -38,10 +38,14 @@ profiles.yml: profiles.example.yml
 
 setup: $(VENV)/.installed profiles.yml  ## create .venv with the locked dependencies
 
-demo: setup  ## build the demo warehouse (DuckDB) and print the feature registry
+demo: setup  ## build the demo warehouse, registry, online store (SQLite) and a lookup
 	$(BIN)/dbt build
 	$(BIN)/dbt docs generate --quiet
 	$(BIN)/pitstop features list
+	$(BIN)/pitstop materialize
+	# the demo data ends 2025-07-01: look up as of then, or TTLs expire everything
+	$(BIN)/pitstop get customer_id=42 merchant_id=7 --service fraud_training_set \
+		--as-of 2025-07-01
 
 lint: setup  ## ruff, mypy, sqlfluff
 	$(BIN)/ruff check python tests bench
