@@ -16,7 +16,6 @@ data in an in-memory DuckDB catalog with the same name and runs the SQL.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -134,7 +133,7 @@ SCHEMAS = {
 
 
 @pytest.fixture(scope="session")
-def compiled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, bool], str]]:
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, bool], str]:
     """The join compiled for every (impl, exclude_late_rows) shape, by real dbt."""
     root = tmp_path_factory.mktemp("pit_props")
     (root / "dbt_project.yml").write_text(_PROJECT_YML)
@@ -178,13 +177,14 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[st
             ]
         )
         sqls = str(result.result.results[0].node.compiled_code).split(_SPLIT.strip())
-        yield dict(zip(shapes, sqls, strict=True))
     finally:
+        # restore at once: later tests must not see this throwaway profile
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    return dict(zip(shapes, sqls, strict=True))
 
 
 def _sql_type(arrow_type: pa.DataType) -> str:
