@@ -26,7 +26,12 @@ __all__ = ["training_set_cmd"]
     multiple=True,
     help="A feature reference, 'view' or 'view:feature' (repeatable; or comma-separated).",
 )
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Parquet file to write (folders are created).",
+)
 @click.option("--timestamp", "spine_timestamp", help="The spine's timestamp column.")
 @click.option(
     "--allow-late-rows",
