@@ -173,7 +173,6 @@ class Project:
                 if message:
                     errors.append(message)
 
-        os.environ.update(self.dbt_env())
         # --quiet keeps stdout clean for callers that print JSON; errors are
         # collected by the callback above and raised as DbtError
         full_args = [
@@ -188,8 +187,34 @@ class Project:
         ]
         if self.target:
             full_args += ["--target", self.target]
-        result = dbtRunner(callbacks=[collect]).invoke(full_args)
+        # the profile reads PITSTOP_DUCKDB_PATH while dbt runs; restore it after
+        # so one project's path does not leak into the rest of the process
+        saved = {key: os.environ.get(key) for key in self.dbt_env()}
+        os.environ.update(self.dbt_env())
+        try:
+            result = dbtRunner(callbacks=[collect]).invoke(full_args)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
         if not result.success:
             detail = "\n".join(errors) or str(result.exception or "unknown error")
-            raise DbtError(f"dbt {' '.join(args[:1])} failed in {self.root}:\n{detail}")
+            raise DbtError(f"dbt {' '.join(args[:1])} failed in {self.root}:\n{_untraced(detail)}")
         return result
+
+
+def _untraced(text: str) -> str:
+    """dbt's message without any Python traceback it embeds (users get the cause)."""
+    lines: list[str] = []
+    skipping = False
+    for line in text.splitlines():
+        if line.startswith("Traceback (most recent call last)"):
+            skipping = True
+            continue
+        if skipping and (line.startswith((" ", "\t")) or not line.strip()):
+            continue
+        skipping = False
+        lines.append(line)
+    return "\n".join(lines).strip()
