@@ -20,7 +20,7 @@ export PATH := $(BIN):$(PATH)
 
 UV := $(shell command -v uv 2>/dev/null || echo $(ROOT)/.tools/bin/uv)
 
-.PHONY: help setup demo test lint dbt-ci integration pytest docs bench clean
+.PHONY: help setup demo test lint dbt-ci integration pytest bench-feast bench-pit bench-history bench-online clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -66,6 +66,19 @@ pytest: setup  ## the Python test suite
 	$(BIN)/pytest
 
 test: lint dbt-ci integration pytest  ## every check: lint, dbt build (ci), integration tests, pytest
+
+bench-feast:  ## Feast 0.67 in its own venv (bench/.feast-venv), for the comparisons
+	bench/feast/setup.sh
+
+bench-pit: setup bench-feast  ## point-in-time join: Pitstop vs DuckDB ASOF floor vs Feast (~25 min)
+	$(BIN)/python bench/bench_pit.py --work /tmp/pitbench
+
+bench-history: setup  ## scd2_from_events and window_aggregates vs hand-written DuckDB
+	$(BIN)/python bench/bench_history.py
+
+bench-online: setup bench-feast  ## online lookups and materialize vs raw sqlite3 vs Feast
+	scripts/ensure-redis.sh
+	$(BIN)/python bench/bench_online.py
 
 clean:  ## remove build output (keeps .venv)
 	rm -rf target integration_tests/target integration_tests/dbt_packages logs pitstop.duckdb
