@@ -67,6 +67,13 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
             "incremental": compile_inline(
                 project, _CALL.format(keep="true", extra=", incremental_target='scd2_target'")
             ),
+            # re-reads rows that arrived up to 40 days before the watermark
+            "incremental_lookback": compile_inline(
+                project,
+                _CALL.format(
+                    keep="true", extra=", incremental_target='scd2_target', lookback='40d'"
+                ),
+            ),
         }
 
 
@@ -208,10 +215,11 @@ def _merge_batch(con: duckdb.DuckDBPyConnection, sql: str) -> None:
 
 
 @_SETTINGS
-@given(rows=changes)
+@given(rows=changes, lookback=st.booleans())
 def test_incremental_batches_equal_full_rebuild(
-    compiled: dict[str, str], rows: list[Change]
+    compiled: dict[str, str], rows: list[Change], lookback: bool
 ) -> None:
+    sql = compiled["incremental_lookback" if lookback else "incremental"]
     con = _connect()
     batches = sorted({r.batch for r in rows}) or [1]
     for i, batch in enumerate(batches):
@@ -219,11 +227,11 @@ def test_incremental_batches_equal_full_rebuild(
         if i == 0:
             con.execute(f"create table scd2_target as {compiled['full_tombstones']}")
         else:
-            _merge_batch(con, compiled["incremental"])
+            _merge_batch(con, sql)
     expected = oracle(rows, keep_deletes=True)
     assert _result(con, "select * from scd2_target", True) == expected
     # replaying the last load changes nothing (idempotent)
-    _merge_batch(con, compiled["incremental"])
+    _merge_batch(con, sql)
     assert _result(con, "select * from scd2_target", True) == expected
 
 
