@@ -1,14 +1,22 @@
 {#-
-    Exact customer spend and velocity windows as of each transaction:
-    events of the same customer with transacted_at in (t - w, t], the
-    transaction itself and any at the same instant included. This is the
-    leak-free, never-stale form for training sets whose spine is transactions.
+    Exact window features as of each transaction (the spine): the customer's
+    spend and velocity, and the merchant's chargeback record, over events with
+    time in (t - w, t] for the transaction's own time t. Transactions at the
+    same instant count, the transaction itself included; a chargeback counts
+    from its reported_at. This is the leak-free, never-stale form for training
+    sets whose spine is transactions.
 -#}
 with
 
 transactions as (
 
     select * from {{ ref('stg_payments__transactions') }}
+
+),
+
+risk_events as (
+
+    select * from {{ ref('int_merchant_risk_events') }}
 
 ),
 
@@ -23,7 +31,7 @@ spine as (
 
 ),
 
-windowed as (
+customer_windows as (
 
     {{ pitstop.window_aggregates(
         events='transactions',
@@ -43,9 +51,32 @@ windowed as (
 
 ),
 
+merchant_windows as (
+
+    {{ pitstop.window_aggregates(
+        events='risk_events',
+        keys='merchant_id',
+        event_timestamp='event_at',
+        windows=['30d', '90d'],
+        aggregates=[
+            {'function': 'count', 'column': 'is_transaction', 'name': 'merchant_txn_count'},
+            {'function': 'count', 'column': 'is_chargeback', 'name': 'merchant_chargeback_count'},
+        ],
+        spine='customer_windows',
+        spine_timestamp='transacted_at',
+    ) | indent(4) }}
+
+),
+
 final as (
 
-    select * from windowed
+    select
+        *,
+        merchant_chargeback_count_30d / nullif(merchant_txn_count_30d, 0)
+            as merchant_chargeback_rate_30d,
+        merchant_chargeback_count_90d / nullif(merchant_txn_count_90d, 0)
+            as merchant_chargeback_rate_90d
+    from merchant_windows
 
 )
 
