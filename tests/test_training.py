@@ -27,8 +27,9 @@ from pitstop.errors import (
     UnknownFeatureViewError,
     UnknownServiceError,
 )
+from pitstop.offline import connect, jinja_literal
 from pitstop.store import FeatureStore
-from pitstop.training import _connect, jinja_literal, point_in_time_call, training_set
+from pitstop.training import point_in_time_call, training_set
 
 ROOT = Path(__file__).resolve().parents[1]
 _PARTS = ("dbt_project.yml", "profiles.example.yml", "models", "macros", "seeds", "snapshots")
@@ -87,7 +88,7 @@ def _spine() -> pd.DataFrame:
 
 def test_service_training_set_equals_the_dbt_model(store: FeatureStore) -> None:
     model_sql = f"select * from main.{SERVICE} order by transaction_id"
-    con = _connect(store.project.duckdb_path)
+    con = connect(store.project)
     try:
         model = con.sql(model_sql).to_arrow_table().to_pandas()
     finally:

@@ -15,7 +15,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pitstop.errors import DbtError, InvalidEntityKeyError, InvalidRequestError, UnknownFeatureError
+from pitstop.errors import InvalidEntityKeyError, InvalidRequestError, UnknownFeatureError
+from pitstop.offline import compile_macro, connect
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,7 +31,6 @@ __all__ = ["KEYS_NAME", "compile_feature_history_sql", "feature_history"]
 KEYS_NAME = "pitstop_history_keys"
 
 _TimeLike = dt.datetime | dt.date | str
-_SQL_CACHE: dict[tuple[str, str, float], str] = {}
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -73,7 +73,6 @@ def feature_history(
         InvalidRequestError: ``start``/``end`` are not timestamps or start >= end.
         DbtError: dbt could not compile the macro.
     """
-    import duckdb
 
     fv = store.registry.view(view)
     selected = _select_features(fv, features)
@@ -96,12 +95,7 @@ def feature_history(
         params["start"] = start_ts
     if end_ts is not None:
         params["end"] = end_ts
-    try:
-        con = duckdb.connect(str(store.project.duckdb_path), read_only=True)
-    except duckdb.ConnectionException:
-        # dbt ran in this process and still holds the file read-write; DuckDB
-        # only shares an open database with connections of the same mode
-        con = duckdb.connect(str(store.project.duckdb_path))
+    con = connect(store.project)
     try:
         if key_frame is not None:
             con.register(KEYS_NAME, key_frame)
@@ -133,8 +127,6 @@ def compile_feature_history_sql(
     Raises:
         DbtError: the macro raised a compile-time error or dbt failed.
     """
-    from pitstop.training import jinja_literal
-
     for name in (view, *(features or ())):
         if not _IDENTIFIER.match(name):
             raise InvalidRequestError(f"{name!r} is not a plain identifier")
@@ -145,21 +137,7 @@ def compile_feature_history_sql(
         "end": "cast($end as timestamp)" if with_end else None,
         "features": list(features) if features is not None else None,
     }
-    call = ", ".join(f"{k}={jinja_literal(v)}" for k, v in args.items())
-    inline = "{{ pitstop.feature_history(" + call + ") }}"
-    manifest = project.manifest_path
-    version = manifest.stat().st_mtime if manifest.exists() else 0.0
-    cache_key = (str(project.root), inline, version)
-    if cache_key not in _SQL_CACHE:
-        result = project.run_dbt(
-            ["compile", "--log-level", "none", "--no-populate-cache", "--inline", inline]
-        )
-        try:
-            compiled = str(result.result.results[0].node.compiled_code)
-        except (AttributeError, IndexError) as exc:
-            raise DbtError(f"dbt compile --inline returned no SQL for {inline}") from exc
-        _SQL_CACHE[cache_key] = compiled
-    return _SQL_CACHE[cache_key]
+    return compile_macro(project, "feature_history", args)
 
 
 def _select_features(fv: FeatureView, features: Sequence[str] | None) -> list[str] | None:

@@ -11,18 +11,16 @@ argument set, so repeated calls with the same shape pay for dbt only once.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
-from pitstop.errors import DbtError, InvalidEntityKeyError, InvalidRequestError, ProjectError
+from pitstop.errors import InvalidEntityKeyError, InvalidRequestError
+from pitstop.offline import compile_macro, connect, macro_call
 
 if TYPE_CHECKING:
-    import duckdb
     import pandas as pd
 
     from pitstop.project import Project
@@ -31,7 +29,6 @@ if TYPE_CHECKING:
 __all__ = [
     "SPINE_NAME",
     "compile_point_in_time_sql",
-    "jinja_literal",
     "point_in_time_call",
     "training_set",
 ]
@@ -41,7 +38,6 @@ SPINE_NAME = "pitstop_spine"
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TIMESTAMP_TYPES = (pa.types.is_timestamp, pa.types.is_date)
-_SQL_CACHE: dict[tuple[str, str, float], str] = {}
 
 
 def training_set(
@@ -110,7 +106,7 @@ def training_set(
         naming=naming,
         impl=impl,
     )
-    con = _connect(store.project.duckdb_path)
+    con = connect(store.project)
     try:
         con.register(SPINE_NAME, table)
         result = con.sql(sql).to_arrow_table()
@@ -142,7 +138,7 @@ def compile_point_in_time_sql(
         DbtError: the macro raised a compile-time error (its message names the
             argument) or dbt failed.
     """
-    inline = point_in_time_call(
+    args = point_in_time_args(
         features,
         spine_timestamp=spine_timestamp,
         spine=spine,
@@ -153,22 +149,16 @@ def compile_point_in_time_sql(
         naming=naming,
         impl=impl,
     )
-    manifest = project.manifest_path
-    version = manifest.stat().st_mtime if manifest.exists() else 0.0
-    key = (str(project.root), inline, version)
-    if key not in _SQL_CACHE:
-        result = project.run_dbt(
-            ["compile", "--log-level", "none", "--no-populate-cache", "--inline", inline]
-        )
-        try:
-            compiled = str(result.result.results[0].node.compiled_code)
-        except (AttributeError, IndexError) as exc:
-            raise DbtError(f"dbt compile --inline returned no SQL for {inline}") from exc
-        _SQL_CACHE[key] = compiled
-    return _SQL_CACHE[key]
+    return compile_macro(project, "point_in_time_join", args)
 
 
-def point_in_time_call(
+def point_in_time_call(features: Sequence[str], **options: Any) -> str:
+    """The Jinja expression ``{{ pitstop.point_in_time_join(...) }}`` for these
+    arguments (see `point_in_time_args`)."""
+    return macro_call("point_in_time_join", point_in_time_args(features, **options))
+
+
+def point_in_time_args(
     features: Sequence[str],
     *,
     spine_timestamp: str,
@@ -179,9 +169,9 @@ def point_in_time_call(
     exclude_late_rows: bool = True,
     naming: str = "prefixed",
     impl: str | None = None,
-) -> str:
-    """The Jinja expression ``{{ pitstop.point_in_time_join(...) }}`` for these
-    arguments, every value written as a literal (names are checked first)."""
+) -> dict[str, Any]:
+    """The macro's arguments as plain values, names checked first; every value
+    is later written as a Jinja literal (`pitstop.offline.jinja_literal`)."""
     for column in (spine, spine_timestamp, *_mapped_columns(key_map)):
         if not _IDENTIFIER.match(column):
             raise InvalidRequestError(
@@ -199,27 +189,7 @@ def point_in_time_call(
         "spine_columns": list(spine_columns) if spine_columns is not None else None,
         "impl": impl,
     }
-    call = ", ".join(f"{name}={jinja_literal(value)}" for name, value in args.items())
-    return "{{ pitstop.point_in_time_join(" + call + ") }}"
-
-
-def jinja_literal(value: Any) -> str:
-    """``value`` as a Jinja literal: strings are JSON-escaped, so a name can never
-    close the expression or inject template code."""
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, Mapping):
-        items = ", ".join(f"{jinja_literal(str(k))}: {jinja_literal(v)}" for k, v in value.items())
-        return "{" + items + "}"
-    if isinstance(value, Sequence):
-        return "[" + ", ".join(jinja_literal(v) for v in value) + "]"
-    raise InvalidRequestError(f"cannot pass {value!r} ({type(value).__name__}) to the macro")
+    return args
 
 
 def _feature_refs(
@@ -247,7 +217,7 @@ def _spine_table(store: FeatureStore, spine: Any) -> pa.Table:
     if isinstance(spine, str):
         import duckdb
 
-        con = _connect(store.project.duckdb_path)
+        con = connect(store.project)
         try:
             return con.sql(spine).to_arrow_table()
         except duckdb.Error as exc:
@@ -262,23 +232,6 @@ def _spine_table(store: FeatureStore, spine: Any) -> pa.Table:
         f"spine must be a pandas DataFrame, an Arrow table or a SQL string, "
         f"not {type(spine).__name__}"
     )
-
-
-def _connect(path: Path) -> duckdb.DuckDBPyConnection:
-    """A connection to the project's DuckDB file, read-only so that other
-    processes (a running dbt build) are not locked out. When dbt already holds
-    the file open read-write in this very process (after an in-process
-    ``dbt build``), DuckDB refuses a second configuration: share dbt's instance."""
-    import duckdb
-
-    if not path.exists():
-        raise ProjectError(f"{path} does not exist; build the project first (dbt build)")
-    try:
-        return duckdb.connect(str(path), read_only=True)
-    except duckdb.ConnectionException as exc:
-        if "different configuration" not in str(exc):
-            raise
-        return duckdb.connect(str(path))
 
 
 def _spine_timestamp(table: pa.Table, given: str | None) -> str:
