@@ -35,18 +35,8 @@ customer_windows as (
 
     {{ pitstop.window_aggregates(
         events='transactions',
-        keys='customer_id',
-        event_timestamp='transacted_at',
-        windows=['1h', '24h', '7d', '30d'],
-        aggregates=[
-            {'function': 'count', 'name': 'customer_txn_count'},
-            {'function': 'sum', 'column': 'amount', 'name': 'customer_amount_sum'},
-            {'function': 'avg', 'column': 'amount', 'name': 'customer_amount_avg'},
-            {'function': 'max', 'column': 'amount', 'name': 'customer_amount_max'},
-            {'function': 'count_distinct', 'column': 'merchant_id',
-                'name': 'customer_merchant_count'},
-        ],
         spine='spine',
+        **pitstop.customer_spend_windows()
     ) | indent(4) }}
 
 ),
