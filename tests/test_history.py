@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -132,3 +133,22 @@ def test_errors_name_the_problem(store: FeatureStore) -> None:
         store.feature_history("customer_profile", start="2025-02-01", end="2025-01-01")
     with pytest.raises(InvalidRequestError, match="ISO"):
         store.feature_history("customer_profile", start="yesterday")
+
+
+@pytest.mark.slow
+def test_history_cli_prints_intervals_and_rejects_bad_keys(store: FeatureStore) -> None:
+    from click.testing import CliRunner
+
+    from pitstop.cli import cli
+
+    runner = CliRunner()
+    base = ["--project-dir", str(store.project.root), "history", "customer_profile"]
+    result = runner.invoke(cli, [*base, "customer_id=42", "--end", "2025-07-01", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert rows and all(r["customer_id"] == 42 for r in rows)
+    assert all(r["valid_from"] < r["valid_to"] for r in rows)
+    for bad in ("customer_id=abc", "merchant_id=1"):
+        result = runner.invoke(cli, [*base, bad])
+        assert result.exit_code == 1
+        assert "InvalidEntityKeyError" in result.output
