@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,29 @@ _PROJECT_PARTS = (
 )
 
 
+def copy_project(dest: Path) -> Path:
+    """Copy the dbt project's sources (not its target/ or database) to ``dest``."""
+    dest.mkdir(parents=True)
+    for part in _PROJECT_PARTS:
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part)
+        elif src.exists():
+            shutil.copy2(src, dest / part)
+    return dest
+
+
+@contextmanager
+def isolated(root: Path) -> Iterator[None]:
+    """Point dbt and Pitstop at the copy in ``root`` (own profile, target/ and
+    DuckDB file) until the block ends, whatever scope the caller has."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("DBT_PROFILES_DIR", "DBT_TARGET_PATH", "PITSTOP_PROJECT_DIR"):
+            mp.delenv(name, raising=False)
+        mp.setenv("PITSTOP_DUCKDB_PATH", str(root / "pitstop.duckdb"))
+        yield
+
+
 @pytest.fixture
 def project_root() -> Path:
     """The real project directory."""
@@ -32,21 +56,12 @@ def project_root() -> Path:
 
 
 @pytest.fixture
-def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def project_copy(tmp_path: Path) -> Iterator[Path]:
     """A throwaway copy of the dbt project (own target/, profile and DuckDB file),
     for tests that edit models or build into a fresh database."""
-    dest = tmp_path / "project"
-    dest.mkdir()
-    for part in _PROJECT_PARTS:
-        src = ROOT / part
-        if src.is_dir():
-            shutil.copytree(src, dest / part)
-        elif src.exists():
-            shutil.copy2(src, dest / part)
-    monkeypatch.delenv("DBT_PROFILES_DIR", raising=False)
-    monkeypatch.delenv("DBT_TARGET_PATH", raising=False)
-    monkeypatch.setenv("PITSTOP_DUCKDB_PATH", str(dest / "pitstop.duckdb"))
-    yield dest
+    dest = copy_project(tmp_path / "project")
+    with isolated(dest):
+        yield dest
 
 
 @pytest.fixture(scope="session")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+from conftest import copy_project, isolated
 
 from pitstop.errors import (
     InvalidEntityKeyError,
@@ -22,24 +22,13 @@ from pitstop.errors import (
 from pitstop.store import FeatureStore
 
 ROOT = Path(__file__).resolve().parents[1]
-_PARTS = ("dbt_project.yml", "profiles.example.yml", "models", "macros", "seeds", "snapshots")
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FeatureStore]:
     """A copy of the project with the views under test built into its own DuckDB."""
-    dest = tmp_path_factory.mktemp("history") / "project"
-    dest.mkdir()
-    for part in _PARTS:
-        src = ROOT / part
-        if src.is_dir():
-            shutil.copytree(src, dest / part)
-        else:
-            shutil.copy2(src, dest / part)
-    with pytest.MonkeyPatch.context() as mp:
-        for name in ("DBT_PROFILES_DIR", "DBT_TARGET_PATH", "PITSTOP_PROJECT_DIR"):
-            mp.delenv(name, raising=False)
-        mp.setenv("PITSTOP_DUCKDB_PATH", str(dest / "pitstop.duckdb"))
+    dest = copy_project(tmp_path_factory.mktemp("history") / "project")
+    with isolated(dest):
         fs = FeatureStore(dest)
         fs.project.run_dbt(
             [

@@ -7,8 +7,6 @@ service equals the `fraud_training_set` dbt model built by the same macro.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from conftest import copy_project, isolated
 
 from pitstop.cli import cli
 from pitstop.errors import (
@@ -32,7 +31,6 @@ from pitstop.store import FeatureStore
 from pitstop.training import point_in_time_call, training_set
 
 ROOT = Path(__file__).resolve().parents[1]
-_PARTS = ("dbt_project.yml", "profiles.example.yml", "models", "macros", "seeds", "snapshots")
 SERVICE = "fraud_training_set"
 FEATURE_SQL = "select transaction_id, customer_id, merchant_id, feature_at from main.{}"
 
@@ -40,26 +38,10 @@ FEATURE_SQL = "select transaction_id, customer_id, merchant_id, feature_at from 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A copy of the project, built (dbt build) into its own DuckDB file."""
-    root = tmp_path_factory.mktemp("training") / "project"
-    root.mkdir()
-    for part in _PARTS:
-        src = ROOT / part
-        if src.is_dir():
-            shutil.copytree(src, root / part)
-        elif src.exists():
-            shutil.copy2(src, root / part)
-    saved = {k: os.environ.get(k) for k in ("DBT_PROFILES_DIR", "PITSTOP_DUCKDB_PATH")}
-    os.environ.pop("DBT_PROFILES_DIR", None)
-    os.environ["PITSTOP_DUCKDB_PATH"] = str(root / "pitstop.duckdb")
-    try:
+    root = copy_project(tmp_path_factory.mktemp("training") / "project")
+    with isolated(root):
         FeatureStore(root).project.run_dbt(["build", "--exclude", "resource_type:test"])
         yield root
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 @pytest.fixture(scope="module")

@@ -115,20 +115,9 @@ def training_set(
     return result.to_pandas() if output == "pandas" else result
 
 
-def compile_point_in_time_sql(
-    project: Project,
-    features: Sequence[str],
-    *,
-    spine_timestamp: str,
-    spine: str = SPINE_NAME,
-    spine_columns: Sequence[str] | None = None,
-    key_map: Mapping[str, Mapping[str, str]] | None = None,
-    ttl: Mapping[str, str | None] | None = None,
-    exclude_late_rows: bool = True,
-    naming: str = "prefixed",
-    impl: str | None = None,
-) -> str:
-    """Compile ``pitstop.point_in_time_join`` for a spine table called ``spine``.
+def compile_point_in_time_sql(project: Project, features: Sequence[str], **options: Any) -> str:
+    """Compile ``pitstop.point_in_time_join`` for a spine table (`SPINE_NAME`
+    unless ``spine=`` says otherwise); ``options`` are `point_in_time_args`'s.
 
     The SQL depends only on the arguments (not on spine data), so it is cached
     per argument set and manifest version; property tests and repeated calls
@@ -138,18 +127,7 @@ def compile_point_in_time_sql(
         DbtError: the macro raised a compile-time error (its message names the
             argument) or dbt failed.
     """
-    args = point_in_time_args(
-        features,
-        spine_timestamp=spine_timestamp,
-        spine=spine,
-        spine_columns=spine_columns,
-        key_map=key_map,
-        ttl=ttl,
-        exclude_late_rows=exclude_late_rows,
-        naming=naming,
-        impl=impl,
-    )
-    return compile_macro(project, "point_in_time_join", args)
+    return compile_macro(project, "point_in_time_join", point_in_time_args(features, **options))
 
 
 def point_in_time_call(features: Sequence[str], **options: Any) -> str:
