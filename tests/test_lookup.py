@@ -257,6 +257,87 @@ def test_errors(fs: FeatureStore) -> None:
         assert 400 <= error.http_status < 500
 
 
+@pytest.mark.parametrize("batch", [False, True], ids=["one", "batch"])
+def test_malformed_requests_are_clear_errors(fs: FeatureStore, batch: bool) -> None:
+    """Bad input is a 4xx `PitstopError` naming the problem, never a raw
+    TypeError/AttributeError/OverflowError from deep inside the lookup."""
+
+    def ids(*values: Any) -> list[Any]:
+        return [*values, 2] if batch else list(values)
+
+    refs = ["customer_v:version"]
+    # integer keys outside signed 64 bits (SQLite raised OverflowError)
+    for huge in (99999999999999999999999, 2**63, -(2**63) - 1):
+        with pytest.raises(InvalidEntityKeyError, match="64-bit"):
+            fs.get_online_features(features=refs, entities={"customer_id": ids(huge)})
+        with pytest.raises(InvalidEntityKeyError, match="64-bit"):
+            fs.get_online_features(
+                service="fraud_model",
+                entity_rows=[{"customer_id": c, "merchant_id": 7} for c in ids(huge)],
+            )
+    import numpy as np
+
+    with pytest.raises(InvalidEntityKeyError, match="64-bit"):
+        fs.get_online_features(features=refs, entities={"customer_id": [np.uint64(2**64 - 1)]})
+    # the edges of the range are valid keys (just not found)
+    edges = fs.get_online_features(
+        features=refs, entities={"customer_id": [2**63 - 1, -(2**63)]}, as_of=AS_OF
+    )
+    assert edges.statuses["customer_v:version"] == [Status.NOT_FOUND, Status.NOT_FOUND]
+    # rows that are not mappings
+    for rows in ([(42,)], [42], [{"customer_id": 1}, [1]], "customer_id", 42):
+        with pytest.raises(InvalidRequestError, match="entity_rows"):
+            fs.get_online_features(features=refs, entity_rows=rows)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError, match="entities"):
+        fs.get_online_features(features=refs, entities=[("customer_id", [1])])  # type: ignore[arg-type]
+    # features that are not a list of strings
+    for features in ([["customer_v"]], {"customer_v": 1}, [None], 42, ["customer_v", 1]):
+        with pytest.raises(InvalidRequestError, match="feature"):
+            fs.get_online_features(features=features, entities={"customer_id": ids(1)})  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequestError, match="service"):
+        fs.get_online_features(service=["fraud_model"], entities={"customer_id": [1]})  # type: ignore[arg-type]
+    # as_of that is neither a datetime nor a date
+    for as_of in ("2025-06-01", 1_748_736_000, AS_OF.timestamp()):
+        with pytest.raises(InvalidRequestError, match="as_of"):
+            fs.get_online_features(features=refs, entities={"customer_id": ids(1)}, as_of=as_of)  # type: ignore[arg-type]
+    for error in (InvalidEntityKeyError, InvalidRequestError):
+        assert 400 <= error.http_status < 500
+
+
+def test_scalar_entities_and_date_as_of(fs: FeatureStore) -> None:
+    """Documented conveniences: a scalar key value is a one-entity column (a
+    None key is NOT_FOUND) and a `date` as_of is its midnight (UTC)."""
+    import numpy as np
+
+    got = fs.get_online_features(features=["customer_v:version"], entities={"customer_id": 4})
+    assert got.values["customer_v:version"] == [40]
+    assert got.keys == {"customer_id": [4]}
+    got = fs.get_online_features(
+        features=["customer_v:version"], entities={"customer_id": np.int64(3)}
+    )
+    assert got.values["customer_v:version"] == [30]
+    got = fs.get_online_features(features="customer_v:version", entities={"customer_id": None})
+    assert got.statuses["customer_v:version"] == [Status.NOT_FOUND]
+    got = fs.get_online_features(
+        features=["account_v"], entities={"account_code": "A|1"}, as_of=AS_OF
+    )
+    assert got.values["account_v:balance"] == [1.5]
+    # merchant 7's row is exactly as_of - 7d at AS_OF (kept), expired a day later
+    for batch in ([7], [7, 9]):
+        at_midnight = fs.get_online_features(
+            features=["merchant_v:version"],
+            entities={"merchant_id": batch},
+            as_of=date(2025, 6, 1),
+        )
+        assert at_midnight.statuses["merchant_v:version"][0] == Status.PRESENT
+        next_day = fs.get_online_features(
+            features=["merchant_v:version"],
+            entities={"merchant_id": batch},
+            as_of=date(2025, 6, 2),
+        )
+        assert next_day.statuses["merchant_v:version"][0] == Status.EXPIRED
+
+
 def test_empty_store_is_a_clear_error(online_env: dict[str, str]) -> None:
     fs = FeatureStore(online_env["project"])
     with pytest.raises(OnlineStoreError, match="materialize"):
@@ -276,10 +357,16 @@ def test_layout_change_is_noticed_by_a_running_reader(
     fs: FeatureStore, online_env: dict[str, str]
 ) -> None:
     """A reader holding a cached snapshot keeps working after a materialize
-    that rewrote the view under a new layout (here: a store built from a
-    second project object with a different TTL for one view)."""
+    that rewrote the view under a new layout (here: another TTL and one more
+    feature, so the stored rows are wider than the cached plan expects), on
+    the single-entity path and on a batch that mixes found and missing keys
+    (whose stand-in rows must not be built with the stale width)."""
     got = fs.get_online_features(features=["customer_v:version"], entities={"customer_id": [1]})
     assert got.values["customer_v:version"] == [10]
+    got = fs.get_online_features(
+        features=["customer_v:version"], entities={"customer_id": [1, 999]}
+    )
+    assert got.values["customer_v:version"] == [10, None]
     online = online_store_of(fs)
     meta = online.metadata()
     snapshot = meta.snapshot
@@ -289,17 +376,27 @@ def test_layout_change_is_noticed_by_a_running_reader(
     with writer:
         spec = snapshot["views"]["customer_v"]
         spec["ttl_seconds"] = 3600
+        spec["features"].append(["score", "bigint", None])
         from pitstop.online.codec import layout_id, pack
 
         spec["layout"] = layout_id(spec)
         writer.reset("customer_v", True)
         us = 1_746_057_600_000_000  # 2025-05-01
-        writer.write("customer_v", [(1, us, us, pack(spec["layout"], us, us, [11, "x"]))])
+        writer.write("customer_v", [(1, us, us, pack(spec["layout"], us, us, [11, "x", 5]))])
         writer.commit(snapshot, meta.watermarks)
+    got = fs.get_online_features(
+        features=["customer_v:version"], entities={"customer_id": [1, 999]}, as_of=t("2025-05-01")
+    )
+    assert got.values["customer_v:version"] == [11, None]
+    assert got.statuses["customer_v:version"] == [Status.PRESENT, Status.NOT_FOUND]
     got = fs.get_online_features(
         features=["customer_v:version"], entities={"customer_id": [1]}, as_of=t("2025-05-01")
     )
     assert got.values["customer_v:version"] == [11]
+    got = fs.get_online_features(
+        features=["customer_v:score"], entities={"customer_id": [1]}, as_of=t("2025-05-01")
+    )
+    assert got.values["customer_v:score"] == [5]
 
 
 SKEW_VIEWS = ["customer_v", "merchant_v", "typed_features"]

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -48,8 +48,11 @@ __all__ = ["OnlineFeatures", "Status", "entity_key_types", "get_online_features"
 _EPOCH = datetime(1970, 1, 1)
 _NEVER = 2**62  # a feature timestamp no TTL check can expire
 _INT_ONLY = frozenset({int})
+# the online stores keep integer keys as signed 64-bit integers (SQLite's INTEGER)
+_KEY_MIN, _KEY_MAX = -(2**63), 2**63 - 1
 _STR_ONLY = frozenset({str})
 _loads = marshal.loads
+_first = operator.itemgetter(0)
 
 
 class Status(StrEnum):
@@ -205,16 +208,34 @@ class _Online:
         if service is not None:
             if features is not None:
                 raise InvalidRequestError("pass either features or service, not both")
+            if type(service) is not str:
+                raise InvalidRequestError(
+                    f"service must be a feature service name (a string), got {service!r}"
+                )
             cache_key: Any = service
         elif features is None:
             raise InvalidRequestError("pass features=[...] or service='<training model>'")
         else:
             if isinstance(features, str):
                 features = [features]
+            elif type(features) is not list and type(features) is not tuple:
+                raise InvalidRequestError(
+                    "features must be a list of feature references ('view' or "
+                    f"'view:feature') or one such string, got {type(features).__name__}"
+                )
             cache_key = tuple(features)
-        plan = self.plans.get(cache_key)
+        try:
+            plan = self.plans.get(cache_key)
+        except TypeError:  # an unhashable element: rejected just below
+            plan = None
         if plan is not None:
             return plan
+        if features is not None:
+            for ref in features:
+                if not isinstance(ref, str):
+                    raise InvalidRequestError(
+                        f"feature reference {ref!r} must be a string ('view' or 'view:feature')"
+                    )
         snapshot = self.snapshot if self.snapshot is not None else self.reload()
         try:
             plan = _build_plan(snapshot, features, service)
@@ -334,10 +355,15 @@ def get_online_features(
         service: instead of ``features``, a feature service (a training model's
             feature list).
         entities: key column -> list of values (columns), e.g.
-            ``{"customer_id": [1, 2], "merchant_id": [7, 9]}``.
+            ``{"customer_id": [1, 2], "merchant_id": [7, 9]}``. A single value
+            (``{"customer_id": 42}``, a string, ``None``) is a one-entity column.
         entity_rows: instead of ``entities``, one mapping per entity, e.g.
-            ``[{"customer_id": 1, "merchant_id": 7}]``.
-        as_of: the clock TTLs are checked against (default now, UTC).
+            ``[{"customer_id": 1, "merchant_id": 7}]`` (a single mapping is one row).
+        as_of: the clock TTLs are checked against (default now, UTC): a
+            `datetime` (naive UTC or aware) or a `date` (its midnight, UTC).
+
+    Integer keys must fit in a signed 64-bit integer (the online stores' key
+    type); ``None`` as a key is a valid request whose status is ``NOT_FOUND``.
 
     Returns:
         `OnlineFeatures`: per entity and feature the value, a `Status` and the
@@ -346,8 +372,10 @@ def get_online_features(
     Raises:
         UnknownServiceError, UnknownFeatureViewError, UnknownFeatureError: the
             request names something the online store does not hold.
-        InvalidEntityKeyError: key columns missing, unexpected or of the wrong type.
-        InvalidRequestError: a malformed request (both or neither of a pair given).
+        InvalidEntityKeyError: key columns missing, unexpected, of the wrong type
+            or out of range.
+        InvalidRequestError: a malformed request (both or neither of a pair given,
+            features not strings, rows not mappings, as_of not a datetime or date).
         OnlineStoreError: the store is unreachable or empty.
     """
     state = _online(store)
@@ -356,6 +384,8 @@ def get_online_features(
     if as_of is None:
         now_us = time.time_ns() // 1000
     else:
+        if type(as_of) is not datetime:
+            as_of = _as_datetime(as_of)
         if as_of.tzinfo is not None:
             as_of = as_of.astimezone(UTC).replace(tzinfo=None)
         now_us = (as_of - _EPOCH) // timedelta(microseconds=1)
@@ -371,6 +401,19 @@ def get_online_features(
             raise OnlineStoreError(
                 "the online store changed its schema twice during one lookup; retry"
             ) from None
+
+
+def _as_datetime(as_of: Any) -> datetime:
+    """``as_of`` given as something other than a plain `datetime`: a datetime
+    subclass (pandas Timestamp) as is, a `date` as its midnight, else an error."""
+    if isinstance(as_of, datetime):
+        return as_of
+    if isinstance(as_of, date):
+        return datetime(as_of.year, as_of.month, as_of.day)
+    raise InvalidRequestError(
+        f"as_of must be a datetime (naive UTC or aware) or a date, got {as_of!r} "
+        f"({type(as_of).__name__})"
+    )
 
 
 class _StaleLayout(Exception):
@@ -396,24 +439,46 @@ def _key_columns(
     if entity_rows is not None:
         if isinstance(entity_rows, Mapping):
             entity_rows = [entity_rows]
+        elif isinstance(entity_rows, (str, bytes)) or not hasattr(entity_rows, "__iter__"):
+            raise InvalidRequestError(
+                "entity_rows must be a list of mappings (key column -> value), got "
+                f"{type(entity_rows).__name__}"
+            )
+        elif type(entity_rows) is not list:
+            entity_rows = list(entity_rows)
+        for row in entity_rows:
+            if not isinstance(row, Mapping):
+                raise InvalidRequestError(
+                    "entity_rows must be a list of mappings (key column -> value), e.g. "
+                    f"[{{'customer_id': 42}}]; got a row {row!r} ({type(row).__name__})"
+                )
         columns: dict[str, list[Any]] = {}
         if entity_rows:
             names = entity_rows[0].keys()
             for row in entity_rows:
                 if row.keys() != names:
                     raise InvalidEntityKeyError(
-                        f"every entity row needs the same keys; got {sorted(names)} "
-                        f"and {sorted(row.keys())}"
+                        f"every entity row needs the same keys; got {sorted(map(str, names))} "
+                        f"and {sorted(map(str, row.keys()))}"
                     )
             columns = {name: [row[name] for row in entity_rows] for name in names}
         else:
             columns = {name: [] for name in expected}
     elif entities is not None:
+        if not isinstance(entities, Mapping):
+            raise InvalidRequestError(
+                "entities must be a mapping key column -> values, e.g. "
+                f"{{'customer_id': [1, 2]}}; got {type(entities).__name__}"
+            )
         columns = {}
         for name, values in entities.items():
-            if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-                values = list(values) if not isinstance(values, (str, bytes)) else [values]
-            columns[name] = values if isinstance(values, list) else list(values)
+            if type(values) is list:
+                columns[name] = values
+            elif isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__"):
+                # a scalar (42, "A|1", None, a numpy integer): one entity
+                columns[name] = [values]
+            else:
+                columns[name] = list(values)
         lengths = {len(v) for v in columns.values()}
         if len(lengths) > 1:
             raise InvalidEntityKeyError(
@@ -429,7 +494,7 @@ def _key_columns(
         if missing:
             parts.append(f"missing {', '.join(missing)}")
         if extra:
-            parts.append(f"unexpected {', '.join(extra)}")
+            parts.append(f"unexpected {', '.join(map(str, extra))}")
         raise InvalidEntityKeyError(
             f"entity keys: {'; '.join(parts)} (the requested views need: {', '.join(expected)})"
         )
@@ -440,6 +505,8 @@ def _check_keys(name: str, kind: str, values: list[Any]) -> list[Any]:
     """Validate (and normalize numpy-style integers) the values of one key column."""
     if kind in INTEGER_TYPES:
         if set(map(type, values)) <= _INT_ONLY:
+            if values and (min(values) < _KEY_MIN or max(values) > _KEY_MAX):
+                _out_of_range(name, kind, values)
             return values
         out = []
         for v in values:
@@ -451,6 +518,9 @@ def _check_keys(name: str, kind: str, values: list[Any]) -> list[Any]:
                 )
             else:
                 out.append(operator.index(v))
+        present = [v for v in out if v is not None]
+        if present and (min(present) < _KEY_MIN or max(present) > _KEY_MAX):
+            _out_of_range(name, kind, present)
         return out
     if set(map(type, values)) <= _STR_ONLY:
         return values
@@ -460,6 +530,14 @@ def _check_keys(name: str, kind: str, values: list[Any]) -> list[Any]:
                 f"entity key {name} is a string ({kind}); got {v!r} ({type(v).__name__})"
             )
     return values
+
+
+def _out_of_range(name: str, kind: str, values: list[int]) -> None:
+    bad = next(v for v in values if not _KEY_MIN <= v <= _KEY_MAX)
+    raise InvalidEntityKeyError(
+        f"entity key {name} ({kind}) = {bad} is outside the signed 64-bit range "
+        "the online store keeps integer keys in"
+    )
 
 
 def _lookup(
@@ -502,9 +580,11 @@ def _lookup(
             rows = [missing_row if b is None else _loads(b) for b in blobs]
         else:
             rows = list(map(_loads, blobs))
-        cols = list(zip(*rows, strict=True)) if rows else [()] * vp.width
-        if cols[0].count(vp.layout) != n:
+        # before zipping: a row of another layout may have another width (the
+        # stand-ins have the cached layout, so they always pass)
+        if list(map(_first, rows)).count(vp.layout) != n:
             raise _StaleLayout
+        cols = list(zip(*rows, strict=True)) if rows else [()] * vp.width
         # rows that are not simply PRESENT: not found or expired
         odd: dict[int, Status] = {}
         ts_col: list[int | None] = list(cols[1])
@@ -566,7 +646,9 @@ def _lookup_one(
     for vp in plan.views:
         if len(vp.keys) == 1:
             key = columns[vp.keys[0]][0]
-            if type(key) is not (int if vp.integer_key else str):
+            if type(key) is not (int if vp.integer_key else str) or (
+                vp.integer_key and not _KEY_MIN <= key <= _KEY_MAX
+            ):
                 key = _check_keys(vp.keys[0], vp.key_types[0], [key])[0]
         else:
             parts = [
