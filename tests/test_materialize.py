@@ -16,7 +16,7 @@ import duckdb
 import pytest
 from _online_project import append_view, t, write_view
 
-from pitstop import ContractError, FeatureStore, UnknownFeatureViewError
+from pitstop import ContractError, FeatureStore, MaterializationError, UnknownFeatureViewError
 from pitstop.online.base import get_online_store, online_store_config
 
 AS_OF = t("2025-06-01 00:00")
@@ -294,7 +294,7 @@ from pitstop import FeatureStore
 fs = FeatureStore({project!r})
 rows = [{{"customer_id": c, "merchant_id": c}} for c in range(50)]
 lookups = torn = errors = 0
-seen = set()
+seen = []  # the consistent versions observed, in the order observed
 deadline = time.monotonic() + 120
 stop = {stop!r}
 import os
@@ -310,14 +310,15 @@ while time.monotonic() < deadline:
                 versions.update(answer.values[ref])
             if len(versions) != 1:
                 torn += 1
-            seen.update(versions)
+            elif not seen or seen[-1] != min(versions):
+                seen.append(min(versions))
         lookups += 1
     except Exception as exc:
         errors += 1
         print(repr(exc), file=sys.stderr)
     if os.path.exists(stop):
         break
-print(lookups, torn, errors, sorted(seen))
+print(lookups, torn, errors, ",".join(map(str, seen)))
 """
 
 
@@ -349,7 +350,55 @@ def test_concurrent_lookups_see_no_torn_reads(online_env: dict[str, str], tmp_pa
     assert int(torn) == 0
     assert int(lookups) > 0
     assert _versions(online_env, [0, 49], as_of=t("2025-01-02")) == [10, 10]
-    assert seen  # the reader saw at least one consistent version
+    # each publication is atomic and later than the previous one: the reader
+    # saw published versions only, never going back
+    versions = [int(v) for v in seen.split(",") if v]
+    assert versions, out
+    assert all(0 <= v <= 10 for v in versions), versions
+    assert versions == sorted(versions), versions
+
+
+@pytest.mark.parametrize(
+    "memory", ["lots", "1GB'; select 1; --", "1GB\n; select 1", "1 G", "-1GB", ""], ids=repr
+)
+def test_bad_memory_limit_is_a_clear_error(
+    online_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, memory: str
+) -> None:
+    """PITSTOP_MATERIALIZE_MEMORY is validated, never pasted into SQL as is."""
+    _empty_views(online_env)
+    before = _state(online_env)
+    monkeypatch.setenv("PITSTOP_MATERIALIZE_MEMORY", memory)
+    with pytest.raises(MaterializationError, match="PITSTOP_MATERIALIZE_MEMORY"):
+        _store(online_env).materialize(as_of=AS_OF)
+    assert _state(online_env) == before
+
+
+def test_duckdb_setup_failure_is_wrapped_and_closes_the_connection(
+    online_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A memory size DuckDB rejects (well formed, too large) is a
+    MaterializationError, and the read-only connection is closed (else this
+    process could not open the file read-write any more)."""
+    _empty_views(online_env)
+    monkeypatch.setenv("PITSTOP_MATERIALIZE_MEMORY", "99999999999TB")
+    with pytest.raises(MaterializationError, match="configure DuckDB"):
+        _store(online_env).materialize(as_of=AS_OF)
+    duckdb.connect(online_env["duckdb"]).close()
+    monkeypatch.setenv("PITSTOP_MATERIALIZE_MEMORY", "1.5 GiB")
+    assert len(_store(online_env).materialize(as_of=AS_OF).views) == 6
+
+
+def test_temp_directory_with_a_quote(
+    online_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The spill directory is quoted as an SQL string, whatever TMPDIR holds."""
+    import tempfile
+
+    _empty_views(online_env)
+    odd = tmp_path / "it's tmp"
+    odd.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(odd))
+    assert len(_store(online_env).materialize(as_of=AS_OF).views) == 6
 
 
 def test_reads_duckdb_read_only(online_env: dict[str, str]) -> None:

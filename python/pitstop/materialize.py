@@ -70,6 +70,10 @@ PAUSE_FILE_ENV = "PITSTOP_MATERIALIZE_PAUSE_FILE"
 PAUSE_POINTS = ("after_write", "before_commit")
 _MIN_INT = -(2**63)
 _QUOTED = re.compile(r'"((?:[^"]|"")*)"')
+MEMORY_ENV = "PITSTOP_MATERIALIZE_MEMORY"
+# what DuckDB's memory_limit accepts, strictly (the value is spliced into a SET:
+# DuckDB binds no parameters there): "1GB", "1.5 GiB", "512MB", "80%"
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*([KMGT]i?B|%)$", re.IGNORECASE)
 
 
 @dataclass
@@ -195,8 +199,9 @@ def materialize(
     views = _selected_views(registry, select)
     online = open_online_store(store)
     result = MaterializeResult(store=online.describe(), as_of=as_of)
-    duck = _connect_duckdb(store.project.duckdb_path)
+    duck = None
     try:
+        duck = _connect_duckdb(store.project.duckdb_path)
         with online.writer() as writer:
             meta = writer.metadata()
             snapshot = registry_snapshot(registry, views, meta.snapshot)
@@ -242,7 +247,8 @@ def materialize(
             f"materialize failed, the online store was left as it was: {exc}"
         ) from exc
     finally:
-        duck.close()
+        if duck is not None:
+            duck.close()
         online.close()
     result.seconds = time.perf_counter() - started
     return result
@@ -265,8 +271,15 @@ def _selected_views(registry: Registry, select: Sequence[str] | None) -> list[Fe
 
 
 def _connect_duckdb(path: Path) -> Any:
+    """The project's DuckDB file, read-only, set up for the latest-row queries;
+    any failure is a `MaterializationError` and leaves no connection open."""
     import duckdb
 
+    memory = os.environ.get(MEMORY_ENV, "1GB").strip()
+    if not _MEMORY.fullmatch(memory):
+        raise MaterializationError(
+            f"{MEMORY_ENV}={memory!r} is not a memory size; use e.g. 1GB, 512MB, 1.5GiB or 80%"
+        )
     if not path.exists():
         raise MaterializationError(
             f"the offline store {path} does not exist; build the project first (dbt build)"
@@ -275,10 +288,18 @@ def _connect_duckdb(path: Path) -> Any:
         con = duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
         raise MaterializationError(f"cannot open {path} read-only: {exc}") from exc
-    con.execute("set TimeZone = 'UTC'")
-    con.execute(f"set memory_limit = '{os.environ.get('PITSTOP_MATERIALIZE_MEMORY', '1GB')}'")
-    con.execute(f"set temp_directory = '{tempfile.gettempdir()}/pitstop-duckdb-spill'")
-    con.execute("set preserve_insertion_order = false")
+    spill = str(Path(tempfile.gettempdir()) / "pitstop-duckdb-spill").replace("'", "''")
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"set memory_limit = '{memory}'")  # validated above
+        con.execute(f"set temp_directory = '{spill}'")
+        con.execute("set preserve_insertion_order = false")
+    except duckdb.Error as exc:
+        con.close()
+        raise MaterializationError(
+            f"cannot configure DuckDB for materialize ({MEMORY_ENV}={memory!r}, "
+            f"temp_directory {spill!r}): {exc}"
+        ) from exc
     return con
 
 
