@@ -102,6 +102,7 @@ def test_explicit_feature_list_limits_the_features() -> None:
         ({"kind": "stream"}, "kind", "must be one of event, scd2, snapshot"),
         ({"kind": "scd2"}, "valid_to", "'valid_to' is not a column"),
         ({"valid_to": "ends_at"}, "valid_to", "only scd2 and snapshot"),
+        ({"kind": "scd2", "valid_to": {"a": 1}}, "valid_to", "expected a column name"),
         ({"tags": "vip"}, "tags", "expected a list of strings"),
         ({"features": ["tier", "tier"]}, "features", "duplicate feature names: tier"),
         ({"features": ["nope"]}, "features", "'nope' is not a documented column"),

@@ -196,3 +196,51 @@ def test_cli_errors_are_one_paragraph(built: Path, tmp_path: Path) -> None:
     result = runner.invoke(cli, [*base, "--out", str(tmp_path / "o.parquet")])
     assert result.exit_code != 0
     assert "exactly one of --service or --features" in result.output
+
+
+@pytest.mark.parametrize("bad", ["0d", "30 days", 0, -5, True, 1.9])
+def test_ttl_overrides_accept_what_views_accept(store: FeatureStore, bad: object) -> None:
+    with pytest.raises(InvalidRequestError, match="ttl for view 'merchant_daily_stats'"):
+        training_set(
+            store, _spine(), features=["merchant_daily_stats"], ttl={"merchant_daily_stats": bad}
+        )
+
+
+def test_cli_rejects_a_spine_that_is_not_parquet(built: Path, tmp_path: Path) -> None:
+    spine_path = tmp_path / "spine.parquet"
+    spine_path.write_text("customer_id,at\n1,2025-03-01\n")
+    result = CliRunner().invoke(
+        cli,
+        ["--project-dir", str(built), "training-set", "--spine", str(spine_path),
+         "--service", SERVICE, "--out", str(tmp_path / "o.parquet")],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "is not a readable Parquet file" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_database_locked_by_another_process_is_a_clean_error(built: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import duckdb
+
+    spine_path = tmp_path / "spine.parquet"
+    pq.write_table(pa.Table.from_pandas(_spine(), preserve_index=False), spine_path)
+    # this process holds the file read-write (a writer, like a running dbt build)
+    holder = duckdb.connect(str(built / "pitstop.duckdb"))
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pitstop", "--project-dir", str(built), "training-set",
+             "--spine", str(spine_path), "--features", "customer_profile:tier",
+             "--out", str(tmp_path / "o.parquet")],
+            capture_output=True, text=True, check=False,
+            env={**os.environ, "PITSTOP_DUCKDB_PATH": str(built / "pitstop.duckdb")},
+        )  # fmt: skip
+    finally:
+        holder.close()
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert "lock" in proc.stderr.lower()
+    assert proc.stderr.startswith("Error: ProjectError: cannot open"), proc.stderr

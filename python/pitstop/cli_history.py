@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
+from pitstop.cli_keys import parse_key_args, split_key_args
 from pitstop.errors import InvalidEntityKeyError
 
 __all__ = ["history_cmd"]
-
-_INTEGER = ("tinyint", "smallint", "integer", "int", "bigint", "hugeint")
 
 
 @click.command("history")
@@ -43,22 +40,13 @@ def history_cmd(
 
     store = open_store(ctx)
     fv = store.registry.view(view)
-    row: dict[str, Any] = {}
-    for item in keys:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="KEY=VALUE")
-        key = next((k for k in fv.entity.keys if k.name == name), None)
-        if key is None:
+    raw = split_key_args(keys)
+    for name in raw:
+        if name not in fv.key_columns:
             raise InvalidEntityKeyError(
                 f"view '{view}' is keyed by {', '.join(fv.key_columns)}; got key '{name}'"
             )
-        try:
-            row[name] = int(value) if key.type in _INTEGER else value
-        except ValueError:
-            raise InvalidEntityKeyError(
-                f"entity key {name} is an integer ({key.type}); got {value!r}"
-            ) from None
+    row = parse_key_args(raw, {k.name: k.type for k in fv.entity.keys})
     frame = store.feature_history(
         view, keys=[row] if row else None, start=start, end=end, features=list(features) or None
     )

@@ -71,7 +71,12 @@ def training_set_cmd(
     refs = [ref.strip() for item in feature_refs for ref in item.split(",") if ref.strip()]
     if bool(refs) == bool(service):
         raise InvalidRequestError("pass exactly one of --service or --features")
-    spine = pq.read_table(spine_path)
+    try:
+        spine = pq.read_table(spine_path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InvalidRequestError(
+            f"--spine {spine_path} is not a readable Parquet file: {exc}"
+        ) from exc
     store = open_store(ctx)
     table = store.training_set(
         spine,

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pitstop.errors import InvalidEntityKeyError, InvalidRequestError, UnknownFeatureError
-from pitstop.offline import compile_macro, connect
+from pitstop.offline import compile_macro, session
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -95,8 +95,7 @@ def feature_history(
         params["start"] = start_ts
     if end_ts is not None:
         params["end"] = end_ts
-    con = connect(store.project)
-    try:
+    with session(store.project) as con:
         if key_frame is not None:
             con.register(KEYS_NAME, key_frame)
         order = ", ".join(f'"{c}"' for c in (*fv.key_columns, "valid_from"))
@@ -104,8 +103,6 @@ def feature_history(
             f"select * from ({sql}) as history order by {order}",  # noqa: S608 - names from the registry
             params,
         ).df()
-    finally:
-        con.close()
     return frame
 
 

@@ -10,7 +10,8 @@ with dbt.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pitstop.errors import DbtError, InvalidRequestError, ProjectError
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 
     from pitstop.project import Project
 
-__all__ = ["compile_macro", "connect", "jinja_literal", "macro_call"]
+__all__ = ["compile_macro", "connect", "jinja_literal", "macro_call", "session"]
 
 # (project root, inline Jinja, manifest mtime) -> compiled SQL
 _SQL_CACHE: dict[tuple[str, str, float], str] = {}
@@ -89,8 +90,31 @@ def connect(project: Project) -> duckdb.DuckDBPyConnection:
     if not path.exists():
         raise ProjectError(f"{path} does not exist; build the project first (dbt build)")
     try:
-        return duckdb.connect(str(path), read_only=True)
-    except duckdb.ConnectionException as exc:
-        if "different configuration" not in str(exc):
-            raise
-        return duckdb.connect(str(path))
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.ConnectionException as exc:
+            if "different configuration" not in str(exc):
+                raise
+            return duckdb.connect(str(path))
+    except duckdb.Error as exc:
+        raise ProjectError(
+            f"cannot open {path} read-only (is another process, e.g. dbt build, writing it?): {exc}"
+        ) from exc
+
+
+@contextmanager
+def session(project: Project) -> Iterator[duckdb.DuckDBPyConnection]:
+    """`connect`, closed on exit, with DuckDB's errors turned into Pitstop's:
+    a missing table means the project was not built, anything else is a query
+    the caller's input made fail (a spine column of the wrong type, say)."""
+    import duckdb
+
+    con = connect(project)
+    try:
+        yield con
+    except duckdb.CatalogException as exc:
+        raise ProjectError(f"{exc}; build the project first (dbt build)") from exc
+    except duckdb.Error as exc:
+        raise InvalidRequestError(f"the query failed on DuckDB: {exc}") from exc
+    finally:
+        con.close()

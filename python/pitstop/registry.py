@@ -427,7 +427,10 @@ def _read_view(
     valid_to: str | None = None
     if kind in _DEFAULT_VALID_TO:
         valid_to = meta.get("valid_to", _DEFAULT_VALID_TO[kind])
-        if documented and valid_to not in columns:
+        if not isinstance(valid_to, str):
+            bad("valid_to", f"expected a column name, got {valid_to!r}")
+            valid_to = None
+        elif documented and valid_to not in columns:
             bad("valid_to", f"'{valid_to}' is not a column of the model ({kind} views need one)")
     elif "valid_to" in meta:
         bad("valid_to", "only scd2 and snapshot views have a valid_to column")

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 
 from pitstop.errors import InvalidEntityKeyError, InvalidRequestError
-from pitstop.offline import compile_macro, connect, macro_call
+from pitstop.offline import compile_macro, macro_call, session
+from pitstop.registry import parse_ttl
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,12 +107,9 @@ def training_set(
         naming=naming,
         impl=impl,
     )
-    con = connect(store.project)
-    try:
+    with session(store.project) as con:
         con.register(SPINE_NAME, table)
         result = con.sql(sql).to_arrow_table()
-    finally:
-        con.close()
     return result.to_pandas() if output == "pandas" else result
 
 
@@ -161,13 +159,28 @@ def point_in_time_args(
         "spine_timestamp": spine_timestamp,
         "features": list(features),
         "key_map": dict(key_map) if key_map else None,
-        "ttl": dict(ttl) if ttl else None,
+        "ttl": _checked_ttl(ttl),
         "exclude_late_rows": bool(exclude_late_rows),
         "naming": naming,
         "spine_columns": list(spine_columns) if spine_columns is not None else None,
         "impl": impl,
     }
     return args
+
+
+def _checked_ttl(ttl: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Per-call TTL overrides, checked by the registry's parser so that the
+    Python call accepts exactly what a feature view's `ttl` field accepts."""
+    if not ttl:
+        return None
+    if not isinstance(ttl, Mapping):
+        raise InvalidRequestError(f"ttl must map view names to durations, got {ttl!r}")
+    for view, value in ttl.items():
+        try:
+            parse_ttl(value)
+        except ValueError as exc:
+            raise InvalidRequestError(f"ttl for view '{view}': {exc}") from None
+    return dict(ttl)
 
 
 def _feature_refs(
@@ -193,15 +206,8 @@ def _spine_table(store: FeatureStore, spine: Any) -> pa.Table:
     if isinstance(spine, pa.Table):
         return spine
     if isinstance(spine, str):
-        import duckdb
-
-        con = connect(store.project)
-        try:
+        with session(store.project) as con:
             return con.sql(spine).to_arrow_table()
-        except duckdb.Error as exc:
-            raise InvalidRequestError(f"the spine query failed: {exc}") from exc
-        finally:
-            con.close()
     import pandas as pd
 
     if isinstance(spine, pd.DataFrame):
