@@ -399,7 +399,7 @@ def test_layout_change_is_noticed_by_a_running_reader(
     assert got.values["customer_v:score"] == [5]
 
 
-SKEW_VIEWS = ["customer_v", "merchant_v", "typed_features"]
+SKEW_VIEWS = ["customer_v", "merchant_v", "typed_features", "customer_scd2"]
 
 
 def test_training_serving_skew_is_zero(online_env: dict[str, str]) -> None:
@@ -442,9 +442,24 @@ def test_training_serving_skew_is_zero(online_env: dict[str, str]) -> None:
         for c in range(1, 41)
         for _ in range(rng.randrange(0, 3))
     ]  # fmt: skip
+    # SCD2: per customer a chain of intervals; the last one open, or closed
+    # before the first run, between the two runs, or after as_of
+    scd2_rows = []
+    for c in range(1, 41):
+        start = moment()
+        for _ in range(rng.randrange(0, 4)):
+            end = start + timedelta(hours=rng.randrange(1, 24 * 5))
+            scd2_rows.append(
+                {"customer_id": c, "valid_from": start, "valid_to": end,
+                 "tier": rng.choice(["gold", "basic", None])}
+            )  # fmt: skip
+            start = end
+        if scd2_rows and scd2_rows[-1]["customer_id"] == c and rng.random() < 0.4:
+            scd2_rows[-1]["valid_to"] = None
     write_view(db, "customer_v", customer_rows)
     write_view(db, "merchant_v", merchant_rows)
     write_view(db, "typed_features", typed_rows)
+    write_view(db, "customer_scd2", scd2_rows)
     as_of = t("2025-05-27 12:00")
     fs = FeatureStore(online_env["project"])
     fs.materialize(as_of=t("2025-05-24"))  # then incrementally up to as_of
@@ -459,7 +474,7 @@ def test_training_serving_skew_is_zero(online_env: dict[str, str]) -> None:
             "event_at": [as_of] * 40,
         }
     )
-    refs = ["customer_v", "merchant_v", "typed_features"]
+    refs = SKEW_VIEWS
     offline = fs.training_set(spine, features=refs, spine_timestamp="event_at")
     online = fs.get_online_features(
         features=refs,
