@@ -15,8 +15,7 @@ from typing import Any
 
 import click
 
-from pitstop.errors import InvalidEntityKeyError
-from pitstop.online.codec import INTEGER_TYPES as _INTEGER_TYPES
+from pitstop.cli_keys import parse_key_args, split_key_args
 
 __all__ = ["get_cmd", "materialize_cmd"]
 
@@ -145,25 +144,9 @@ def get_cmd(
     from pitstop.lookup import entity_key_types, get_online_features
 
     refs = [ref for item in features for ref in item.split(",") if ref] or None
-    raw: dict[str, str] = {}
-    for item in keys:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="KEY=VALUE")
-        raw[name] = value
+    raw = split_key_args(keys)
     store = _open_store(ctx)
-    types = entity_key_types(store, features=refs, service=service)
-    row: dict[str, Any] = {}
-    for name, value in raw.items():
-        if types.get(name, "varchar") in _INTEGER_TYPES:
-            try:
-                row[name] = int(value)
-            except ValueError:
-                raise InvalidEntityKeyError(
-                    f"entity key {name} is an integer ({types[name]}); got {value!r}"
-                ) from None
-        else:
-            row[name] = value
+    row = parse_key_args(raw, entity_key_types(store, features=refs, service=service))
     result = get_online_features(
         store, features=refs, service=service, entity_rows=[row], as_of=_parse_as_of(as_of)
     )
