@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pitstop.offline import compile_inline
 from pitstop.project import Project
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,13 +43,6 @@ class Change(NamedTuple):
     deleted: bool
     batch: int
     jitter: int
-
-
-def compile_inline(project: Project, inline: str) -> str:
-    result = project.run_dbt(
-        ["compile", "--log-level", "none", "--no-populate-cache", "--inline", inline]
-    )
-    return str(result.result.results[0].node.compiled_code)
 
 
 @pytest.fixture(scope="module")

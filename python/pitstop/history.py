@@ -11,12 +11,12 @@ nothing here re-derives intervals.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pitstop.errors import InvalidEntityKeyError, InvalidRequestError, UnknownFeatureError
 from pitstop.offline import compile_macro, session
+from pitstop.registry import is_identifier
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,7 +31,6 @@ __all__ = ["KEYS_NAME", "compile_feature_history_sql", "feature_history"]
 KEYS_NAME = "pitstop_history_keys"
 
 _TimeLike = dt.datetime | dt.date | str
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def feature_history(
@@ -125,7 +124,7 @@ def compile_feature_history_sql(
         DbtError: the macro raised a compile-time error or dbt failed.
     """
     for name in (view, *(features or ())):
-        if not _IDENTIFIER.match(name):
+        if not is_identifier(name):
             raise InvalidRequestError(f"{name!r} is not a plain identifier")
     args = {
         "view": view,

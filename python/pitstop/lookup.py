@@ -36,7 +36,7 @@ from pitstop.errors import (
     UnknownServiceError,
 )
 from pitstop.online.base import Key, OnlineStore, get_online_store, online_store_config
-from pitstop.online.codec import DECODERS, INTEGER_TYPES, encode_key
+from pitstop.online.codec import DECODERS, INT64_MAX, INT64_MIN, INTEGER_TYPES, encode_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,7 +49,6 @@ _EPOCH = datetime(1970, 1, 1)
 _NEVER = 2**62  # a feature timestamp no TTL check can expire
 _INT_ONLY = frozenset({int})
 # the online stores keep integer keys as signed 64-bit integers (SQLite's INTEGER)
-_KEY_MIN, _KEY_MAX = -(2**63), 2**63 - 1
 _STR_ONLY = frozenset({str})
 _loads = marshal.loads
 _first = operator.itemgetter(0)
@@ -505,7 +504,7 @@ def _check_keys(name: str, kind: str, values: list[Any]) -> list[Any]:
     """Validate (and normalize numpy-style integers) the values of one key column."""
     if kind in INTEGER_TYPES:
         if set(map(type, values)) <= _INT_ONLY:
-            if values and (min(values) < _KEY_MIN or max(values) > _KEY_MAX):
+            if values and (min(values) < INT64_MIN or max(values) > INT64_MAX):
                 _out_of_range(name, kind, values)
             return values
         out = []
@@ -519,7 +518,7 @@ def _check_keys(name: str, kind: str, values: list[Any]) -> list[Any]:
             else:
                 out.append(operator.index(v))
         present = [v for v in out if v is not None]
-        if present and (min(present) < _KEY_MIN or max(present) > _KEY_MAX):
+        if present and (min(present) < INT64_MIN or max(present) > INT64_MAX):
             _out_of_range(name, kind, present)
         return out
     if set(map(type, values)) <= _STR_ONLY:
@@ -533,7 +532,7 @@ def _check_keys(name: str, kind: str, values: list[Any]) -> list[Any]:
 
 
 def _out_of_range(name: str, kind: str, values: list[int]) -> None:
-    bad = next(v for v in values if not _KEY_MIN <= v <= _KEY_MAX)
+    bad = next(v for v in values if not INT64_MIN <= v <= INT64_MAX)
     raise InvalidEntityKeyError(
         f"entity key {name} ({kind}) = {bad} is outside the signed 64-bit range "
         "the online store keeps integer keys in"
@@ -647,7 +646,7 @@ def _lookup_one(
         if len(vp.keys) == 1:
             key = columns[vp.keys[0]][0]
             if type(key) is not (int if vp.integer_key else str) or (
-                vp.integer_key and not _KEY_MIN <= key <= _KEY_MAX
+                vp.integer_key and not INT64_MIN <= key <= INT64_MAX
             ):
                 key = _check_keys(vp.keys[0], vp.key_types[0], [key])[0]
         else:

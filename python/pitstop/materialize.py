@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from pitstop.errors import ContractError, MaterializationError, PitstopError
 from pitstop.online.base import OnlineStore, get_online_store, online_store_config
 from pitstop.online.codec import (
+    INT64_MIN,
     INTEGER_TYPES,
     STRING_TYPES,
     decode_tag,
@@ -68,7 +69,6 @@ BATCH_ROWS = 100_000
 PAUSE_ENV = "PITSTOP_MATERIALIZE_PAUSE"
 PAUSE_FILE_ENV = "PITSTOP_MATERIALIZE_PAUSE_FILE"
 PAUSE_POINTS = ("after_write", "before_commit")
-_MIN_INT = -(2**63)
 _QUOTED = re.compile(r'"((?:[^"]|"")*)"')
 MEMORY_ENV = "PITSTOP_MATERIALIZE_MEMORY"
 # what DuckDB's memory_limit accepts, strictly (the value is spliced into a SET:
@@ -214,7 +214,7 @@ def materialize(
                     full_refresh
                     or previous is None
                     or previous.get("layout") != spec["layout"]
-                    or previous.get("as_of_us", _MIN_INT) > as_of_us
+                    or previous.get("as_of_us", INT64_MIN) > as_of_us
                 )
                 plans.append((view, spec, None if full else previous))
             # DuckDB aggregates the next view (in C++, without the GIL) while this
@@ -337,7 +337,7 @@ def _view_sql(view: FeatureView, spec: dict[str, Any], incremental: bool) -> tup
     # one orderable scalar for (ts, created ts): arg_max on a tuple is much slower
     version = (
         f"{ts}::hugeint * 18446744073709551616 + "
-        f"(coalesce({cts}, {_MIN_INT})::hugeint + 9223372036854775808)"
+        f"(coalesce({cts}, {INT64_MIN})::hugeint + 9223372036854775808)"
     )
     where = [f"{ts} <= $as_of"]
     if view.created_timestamp:
@@ -412,7 +412,7 @@ def _query_view(
         params["prev_as_of"] = previous["as_of_us"]
         if view.created_timestamp:
             prev_created = previous.get("max_created_us")
-            params["prev_created"] = _MIN_INT if prev_created is None else prev_created
+            params["prev_created"] = INT64_MIN if prev_created is None else prev_created
     cursor = duck.cursor()
     try:
         cursor.execute("begin transaction")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from pitstop.project import Project
 
-__all__ = ["compile_macro", "connect", "jinja_literal", "macro_call", "session"]
+__all__ = ["compile_inline", "compile_macro", "connect", "jinja_literal", "macro_call", "session"]
 
 # (project root, inline Jinja, manifest mtime) -> compiled SQL
 _SQL_CACHE: dict[tuple[str, str, float], str] = {}
@@ -68,15 +68,23 @@ def compile_macro(project: Project, macro: str, args: Mapping[str, Any]) -> str:
     version = manifest.stat().st_mtime if manifest.exists() else 0.0
     key = (str(project.root), inline, version)
     if key not in _SQL_CACHE:
-        result = project.run_dbt(
-            ["compile", "--log-level", "none", "--no-populate-cache", "--inline", inline]
-        )
-        try:
-            compiled = str(result.result.results[0].node.compiled_code)
-        except (AttributeError, IndexError) as exc:
-            raise DbtError(f"dbt compile --inline returned no SQL for {inline}") from exc
-        _SQL_CACHE[key] = compiled
+        _SQL_CACHE[key] = compile_inline(project, inline)
     return _SQL_CACHE[key]
+
+
+def compile_inline(project: Project, inline: str) -> str:
+    """``dbt compile --inline``: the SQL that dbt renders from ``inline`` (uncached).
+
+    Raises:
+        DbtError: compilation failed or dbt returned no SQL.
+    """
+    result = project.run_dbt(
+        ["compile", "--log-level", "none", "--no-populate-cache", "--inline", inline]
+    )
+    try:
+        return str(result.result.results[0].node.compiled_code)
+    except (AttributeError, IndexError) as exc:
+        raise DbtError(f"dbt compile --inline returned no SQL for {inline}") from exc
 
 
 def connect(project: Project) -> duckdb.DuckDBPyConnection:

@@ -32,6 +32,7 @@ __all__ = [
     "FeatureService",
     "FeatureView",
     "Registry",
+    "is_identifier",
     "parse_ttl",
 ]
 
@@ -57,6 +58,12 @@ _DEFAULT_VALID_TO = {"scd2": "valid_to", "snapshot": "dbt_valid_to"}
 _TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _TTL_RE = re.compile(r"(\d+[smhdw])+")
 _IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def is_identifier(name: object) -> bool:
+    """A plain SQL identifier (letters, digits, underscores; not starting with a
+    digit): what names from users must be before they reach SQL or Jinja."""
+    return isinstance(name, str) and _IDENTIFIER_RE.fullmatch(name) is not None
 
 
 def parse_ttl(value: object) -> timedelta | None:
@@ -474,7 +481,7 @@ def _read_view(
     if not names and explicit is None and documented:
         bad("columns", "no feature columns: every documented column is a key or timestamp")
     for name in names:
-        if not _IDENTIFIER_RE.fullmatch(name):
+        if not is_identifier(name):
             bad("features", f"'{name}' is not a plain identifier")
 
     if len(problems) > start or entity is None or timestamp is None:

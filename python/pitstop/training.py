@@ -11,7 +11,6 @@ argument set, so repeated calls with the same shape pay for dbt only once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,7 +18,7 @@ import pyarrow as pa
 
 from pitstop.errors import InvalidEntityKeyError, InvalidRequestError
 from pitstop.offline import compile_macro, macro_call, session
-from pitstop.registry import parse_ttl
+from pitstop.registry import is_identifier, parse_ttl
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,7 +36,6 @@ __all__ = [
 #: The name the spine is registered under in DuckDB; compiled queries read it.
 SPINE_NAME = "pitstop_spine"
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TIMESTAMP_TYPES = (pa.types.is_timestamp, pa.types.is_date)
 
 
@@ -149,7 +147,7 @@ def point_in_time_args(
     """The macro's arguments as plain values, names checked first; every value
     is later written as a Jinja literal (`pitstop.offline.jinja_literal`)."""
     for column in (spine, spine_timestamp, *_mapped_columns(key_map)):
-        if not _IDENTIFIER.match(column):
+        if not is_identifier(column):
             raise InvalidRequestError(
                 f"spine column or table name {column!r} must be a plain identifier "
                 "(letters, digits, underscores)"

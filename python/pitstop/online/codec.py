@@ -45,6 +45,8 @@ from typing import Any
 
 __all__ = [
     "DECODERS",
+    "INT64_MAX",
+    "INT64_MIN",
     "INTEGER_TYPES",
     "STRING_TYPES",
     "decode_tag",
@@ -53,6 +55,9 @@ __all__ = [
     "pack",
     "unpack",
 ]
+
+#: the signed 64-bit range: integer keys and microsecond timestamps are stored as it
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 INTEGER_TYPES = frozenset(
     {

@@ -31,12 +31,11 @@ from typing import Any
 
 from pitstop.errors import MaterializationError, OnlineStoreError
 from pitstop.online.base import Key, OnlineMetadata, OnlineStore, OnlineWriter, Row
-from pitstop.online.codec import unpack
+from pitstop.online.codec import INT64_MIN, unpack
 
 __all__ = ["RedisOnlineStore"]
 
 _CHUNK = 10_000
-_MIN_INT = -(2**63)
 
 
 def _redis_module() -> Any:
@@ -142,7 +141,7 @@ def _metadata(values: Mapping[bytes, bytes]) -> OnlineMetadata:
 
 def _version(blob: bytes) -> tuple[int, int]:
     row = unpack(blob)
-    return row[1], _MIN_INT if row[2] is None else row[2]
+    return row[1], INT64_MIN if row[2] is None else row[2]
 
 
 class _RedisWriter(OnlineWriter):
@@ -203,7 +202,7 @@ class _RedisWriter(OnlineWriter):
             chunk = rows[start : start + _CHUNK]
             stored = self.client.hmget(live, [row[0] for row in chunk])
             for row, old in zip(chunk, stored, strict=True):
-                new_version = (row[1], _MIN_INT if row[2] is None else row[2])
+                new_version = (row[1], INT64_MIN if row[2] is None else row[2])
                 if old is None or new_version >= _version(old):
                     pending[row[0]] = row[3]
                     written += 1

@@ -29,13 +29,13 @@ from typing import Any
 
 from pitstop.errors import MaterializationError, OnlineStoreError
 from pitstop.online.base import Key, OnlineMetadata, OnlineStore, OnlineWriter, Row
+from pitstop.online.codec import INT64_MIN
 
 __all__ = ["SQLiteOnlineStore"]
 
 _META_DDL = "create table if not exists pitstop_meta (key text primary key, value text not null)"
 # SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766 since 3.32
 _MAX_PARAMS = 30_000
-_MIN_INT = -(2**63)
 
 
 def _table(view: str) -> str:
@@ -251,7 +251,7 @@ class _SQLiteWriter(OnlineWriter):
                     f"insert into {table} values (?, ?, ?, ?) on conflict (k) do update set "  # noqa: S608
                     "ts = excluded.ts, cts = excluded.cts, v = excluded.v "
                     "where excluded.ts > ts or (excluded.ts = ts and "
-                    f"coalesce(excluded.cts, {_MIN_INT}) >= coalesce(cts, {_MIN_INT}))",
+                    f"coalesce(excluded.cts, {INT64_MIN}) >= coalesce(cts, {INT64_MIN}))",
                     rows,
                 )
         except sqlite3.Error as exc:
