@@ -64,15 +64,7 @@
 {% macro default__point_in_time_join(spine, spine_timestamp, plan, spine_columns) %}
 with
 
-__pit_spine as (
-
-    select
-        *,
-        row_number() over () as __pit_row,
-        cast({{ adapter.quote(spine_timestamp) }} as {{ dbt.type_timestamp() }}) as __pit_t
-    from {{ spine }}
-
-),
+{{ pitstop._pit_spine(spine, spine_timestamp) }},
 {% for v in plan %}
 {%- set a = v.alias %}
 
@@ -164,11 +156,7 @@ __pit_spine as (
 __pit_final as (
 
     select
-        {{ pitstop._pit_star_except('s', ['__pit_row', '__pit_t'], spine, spine_columns) }},
-        {%- for v in plan %}
-        {{ pitstop._pit_output_columns(v, v.alias, 's.__pit_t') | indent(4) }},
-        {%- endfor %}
-        s.__pit_row
+        {{ pitstop._pit_final_columns(plan, spine, spine_columns) }}
     from __pit_spine as s
     {%- for v in plan %}
     left join {{ v.alias }}_best as {{ v.alias }}_b
@@ -209,15 +197,7 @@ order by __pit_row
 {% macro duckdb__point_in_time_join(spine, spine_timestamp, plan, spine_columns) %}
 with
 
-__pit_spine as (
-
-    select
-        *,
-        row_number() over () as __pit_row,
-        cast({{ adapter.quote(spine_timestamp) }} as timestamp) as __pit_t
-    from {{ spine }}
-
-),
+{{ pitstop._pit_spine(spine, spine_timestamp) }},
 {% for v in plan %}
 {%- set a = v.alias %}
 
@@ -271,11 +251,7 @@ __pit_spine as (
 __pit_final as (
 
     select
-        {{ pitstop._pit_star_except('s', ['__pit_row', '__pit_t'], spine, spine_columns) }},
-        {%- for v in plan %}
-        {{ pitstop._pit_output_columns(v, v.alias, 's.__pit_t') | indent(4) }},
-        {%- endfor %}
-        s.__pit_row
+        {{ pitstop._pit_final_columns(plan, spine, spine_columns) }}
     from __pit_spine as s
     {%- for v in plan %}
     {%- if v.late_filter %}

@@ -113,27 +113,7 @@ _win_events as (
 
 ),
 
-_win_points as (
-
-    select distinct
-        {% if spine is not none -%}
-        {% for k in spine_keys -%}
-        {{ q(k) }} as {{ key_cols[loop.index0] }},
-        {% endfor -%}
-        {{ q(spine_timestamp) }} as _win_at
-    from {{ spine }}
-    where {% for k in spine_keys %}{{ q(k) }} is not null and {% endfor -%}
-        {{ q(spine_timestamp) }} is not null
-        {%- else -%}
-        {% for k in key_cols -%}
-        {{ k }},
-        {% endfor -%}
-        {{ ts }} as _win_at
-    from {{ events }}
-    where {% for k in key_cols %}{{ k }} is not null and {% endfor %}{{ ts }} is not null
-        {%- endif %}
-
-),
+{{ pitstop._windows_points(key_cols, events, ts, spine, spine_keys, spine_timestamp) }},
 
 _win_stream as (
 
@@ -218,26 +198,8 @@ _win_events as (
 
 ),
 
-_win_points as (
-
-    select distinct
-        {% if spine is not none -%}
-        {% for k in spine_keys -%}
-        {{ q(k) }} as {{ key_cols[loop.index0] }},
-        {% endfor -%}
-        {{ q(spine_timestamp) }} as _win_at
-    from {{ spine }}
-    where {% for k in spine_keys %}{{ q(k) }} is not null and {% endfor -%}
-        {{ q(spine_timestamp) }} is not null
-        {%- else -%}
-        {% for k in key_cols -%}
-        {{ k }},
-        {% endfor -%}
-        _win_ts as _win_at
-    from _win_events
-        {%- endif %}
-
-),
+{{ pitstop._windows_points(key_cols, '_win_events', '_win_ts', spine, spine_keys,
+    spine_timestamp) }},
 
 _win_joined as (
 
@@ -307,44 +269,4 @@ _win_results as (
 ),
 
 {{ pitstop._windows_final(key_cols, spec, spine, spine_keys, spine_timestamp, as_of) }}
-{% endmacro %}
-
-
-{#- Private helper: the closing CTE and select shared by both forms. -#}
-{% macro _windows_final(key_cols, spec, spine, spine_keys, spine_timestamp, as_of) %}
-    {%- set q = adapter.quote -%}
-final as (
-
-    {% if spine is not none -%}
-    select
-        _win_spine.*,
-        {% for w in spec.windows -%}
-        {%- set outer = loop -%}
-        {% for a in spec.aggregates -%}
-        _win_results.{{ q(a.name ~ '_' ~ w.label) }}{{ ',' if not (outer.last and loop.last) }}
-        {% endfor -%}
-        {% endfor -%}
-    from {{ spine }} as _win_spine
-    left join _win_results
-        on {% for k in spine_keys -%}
-        _win_spine.{{ q(k) }} = _win_results.{{ key_cols[loop.index0] }} and {% endfor -%}
-        _win_spine.{{ q(spine_timestamp) }} = _win_results._win_at
-    {%- else -%}
-    select
-        {% for k in key_cols -%}
-        {{ k }},
-        {% endfor -%}
-        _win_at as {{ q(as_of) }},
-        {% for w in spec.windows -%}
-        {%- set outer = loop -%}
-        {% for a in spec.aggregates -%}
-        {{ q(a.name ~ '_' ~ w.label) }}{{ ',' if not (outer.last and loop.last) }}
-        {% endfor -%}
-        {% endfor -%}
-    from _win_results
-    {%- endif %}
-
-)
-
-select * from final
 {% endmacro %}
