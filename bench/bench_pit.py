@@ -214,8 +214,8 @@ def compile_pitstop(
     import pyarrow.parquet as pq
 
     sys.path.insert(0, str(ROOT / "python"))
+    from pitstop.offline.training import SPINE_NAME, point_in_time_call
     from pitstop.project import Project
-    from pitstop.training import SPINE_NAME, point_in_time_call
 
     project = work / "dbt_project"
     (project / "models").mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""`pitstop.history.feature_history` on the demo warehouse built by dbt."""
+"""`pitstop.offline.history.feature_history` on the demo warehouse built by dbt."""
 
 from __future__ import annotations
 

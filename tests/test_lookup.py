@@ -1,9 +1,10 @@
-"""`pitstop.lookup.get_online_features` on SQLite and Redis: exact typed
+"""`pitstop.online.lookup.get_online_features` on SQLite and Redis: exact typed
 round trips, statuses (TTL enforced online), batching, errors, zero
 training-serving skew, the CLI and the light import path."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -28,7 +29,8 @@ from pitstop import (
     UnknownFeatureViewError,
     UnknownServiceError,
 )
-from pitstop.lookup import Status, online_store_of
+from pitstop.online.lookup import Status
+from pitstop.online.spec import FeatureSpec, RegistrySnapshot
 
 AS_OF = t("2025-06-01 00:00")
 
@@ -188,7 +190,7 @@ def test_service_composite_keys_batch_and_duplicates(fs: FeatureStore) -> None:
 
 def test_batch_reads_each_view_once(fs: FeatureStore, online_env: dict[str, str]) -> None:
     rows = [{"customer_id": c, "merchant_id": 7} for c in range(1, 1001)]
-    online = online_store_of(fs)
+    online = fs.online_store
     # the first lookup also reads the registry snapshot (once per FeatureStore)
     fs.get_online_features(service="fraud_model", entity_rows=rows[:1], as_of=AS_OF)
     if online_env["kind"] == "sqlite":
@@ -367,23 +369,23 @@ def test_layout_change_is_noticed_by_a_running_reader(
         features=["customer_v:version"], entities={"customer_id": [1, 999]}
     )
     assert got.values["customer_v:version"] == [10, None]
-    online = online_store_of(fs)
+    online = fs.online_store
     meta = online.metadata()
-    snapshot = meta.snapshot
+    snapshot = RegistrySnapshot.from_json(meta.snapshot)
     assert snapshot is not None
     # simulate a newer layout written by another process
     writer = online.writer()
     with writer:
-        spec = snapshot["views"]["customer_v"]
-        spec["ttl_seconds"] = 3600
-        spec["features"].append(["score", "bigint", None])
-        from pitstop.online.codec import layout_id, pack
+        old = snapshot.views["customer_v"]
+        features = (*old.features, FeatureSpec("score", "bigint", None))
+        spec = dataclasses.replace(old, ttl_seconds=3600, features=features, layout=old.layout + 1)
+        snapshot.views["customer_v"] = spec
+        from pitstop.online.codec import pack
 
-        spec["layout"] = layout_id(spec)
         writer.reset("customer_v", True)
         us = 1_746_057_600_000_000  # 2025-05-01
-        writer.write("customer_v", [(1, us, us, pack(spec["layout"], us, us, [11, "x", 5]))])
-        writer.commit(snapshot, meta.watermarks)
+        writer.write("customer_v", [(1, us, us, pack(spec.layout, us, us, [11, "x", 5]))])
+        writer.commit(snapshot.to_json(), meta.watermarks)
     got = fs.get_online_features(
         features=["customer_v:version"], entities={"customer_id": [1, 999]}, as_of=t("2025-05-01")
     )
@@ -404,10 +406,10 @@ SKEW_VIEWS = ["customer_v", "merchant_v", "typed_features", "customer_scd2"]
 
 def test_training_serving_skew_is_zero(online_env: dict[str, str]) -> None:
     """The value served online for each entity equals the point-in-time
-    join's value (pitstop.training.training_set, the PIT macro) at the
+    join's value (pitstop.offline.training.training_set, the PIT macro) at the
     materialization time: random data with ties, late rows, TTL edges, NULLs
     and rows after as_of."""
-    pytest.importorskip("pitstop.training")
+    pytest.importorskip("pitstop.offline.training")
     rng = random.Random(7)
     db = Path(online_env["duckdb"])
     _empty(db)

@@ -1,4 +1,4 @@
-"""`pitstop.materialize`: full and incremental runs, never older over newer,
+"""`pitstop.online.materialize`: full and incremental runs, never older over newer,
 atomicity under kill -9, readers during writes, on SQLite and Redis."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from _online_project import append_view, t, write_view
 
 from pitstop import ContractError, FeatureStore, MaterializationError, UnknownFeatureViewError
 from pitstop.online.base import get_online_store, online_store_config
+from pitstop.online.spec import RegistrySnapshot
 
 AS_OF = t("2025-06-01 00:00")
 
@@ -50,13 +51,10 @@ def _state(env: dict[str, str]) -> tuple[Any, ...]:
     """Everything a reader can see: metadata and every stored value."""
     online = _online(env)
     meta = online.metadata()
-    views = sorted((meta.snapshot or {}).get("views", {}))
+    snapshot = RegistrySnapshot.from_json(meta.snapshot)
     values = []
-    for view in views:
-        spec = meta.snapshot["views"][view]  # type: ignore[index]
-        keys: list[Any] = (
-            list(range(200)) if spec["integer_key"] else [f"{c}|{c}" for c in range(200)]
-        )
+    for view, spec in sorted(snapshot.views.items() if snapshot else []):
+        keys: list[Any] = list(range(200)) if spec.integer_key else [f"{c}|{c}" for c in range(200)]
         values.append(sorted(online.read([(view, keys)])[0].items()))
     online.close()
     return meta.snapshot, meta.watermarks, values
@@ -270,8 +268,8 @@ def test_kill_9_leaves_store_and_watermark_unchanged(
         proc = _run(
             online_env,
             MATERIALIZE.format(project=online_env["project"], full=full),
-            PITSTOP_MATERIALIZE_PAUSE=point,
-            PITSTOP_MATERIALIZE_PAUSE_FILE=str(marker),
+            PITSTOP_FAULT=f"materialize.{point}",
+            PITSTOP_FAULT_FILE=str(marker),
         )
         try:
             while not marker.exists():
@@ -359,7 +357,7 @@ def test_concurrent_lookups_see_no_torn_reads(online_env: dict[str, str], tmp_pa
 
 
 @pytest.mark.parametrize(
-    "memory", ["lots", "1GB'; select 1; --", "1GB\n; select 1", "1 G", "-1GB", ""], ids=repr
+    "memory", ["lots", "1GB'; select 1; --", "1GB\n; select 1", "1 G", "-1GB", "  "], ids=repr
 )
 def test_bad_memory_limit_is_a_clear_error(
     online_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, memory: str

@@ -13,7 +13,8 @@ import pytest
 from pitstop import OnlineStoreError
 from pitstop.online import get_online_store, online_store_config
 from pitstop.online.base import OnlineStore
-from pitstop.online.codec import encode_key, key_sql, layout_id, pack, unpack
+from pitstop.online.codec import encode_key, key_sql, pack, unpack
+from pitstop.online.spec import FeatureSpec, ViewSpec, _layout_id
 
 
 def test_key_encoding() -> None:
@@ -50,10 +51,20 @@ def test_pack_round_trips_exactly() -> None:
     assert row[9] == "x\u0000y" and math.copysign(1, row[10][1]) == -1
 
 
-def test_layout_id_is_stable_and_sensitive() -> None:
-    spec = {"keys": [["customer_id", "bigint"]], "features": [["a", "bigint", None]]}
-    assert layout_id(spec) == layout_id(dict(spec))
-    assert layout_id(spec) != layout_id({**spec, "ttl_seconds": 60})
+def test_view_spec_round_trips_and_layout_is_sensitive() -> None:
+    def spec(ttl: int | None, dtype: str = "bigint") -> ViewSpec:
+        features = (FeatureSpec("a", dtype, None),)
+        keys = (("customer_id", "bigint"),)
+        return ViewSpec(
+            "v", "customer", keys, "ts", None, ttl, features, _layout_id(keys, features, ttl)
+        )
+
+    base = spec(None)
+    assert ViewSpec.from_json("v", base.to_json()) == base
+    assert base.layout == spec(None).layout
+    assert len({base.layout, spec(60).layout, spec(None, "double").layout}) == 3
+    with pytest.raises(OnlineStoreError, match="malformed"):
+        ViewSpec.from_json("v", {**base.to_json(), "keys": 5})
 
 
 def test_config_resolution(tmp_path: Path) -> None:

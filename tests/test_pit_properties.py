@@ -27,8 +27,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pitstop.offline.training import SPINE_NAME, point_in_time_call
 from pitstop.project import Project
-from pitstop.training import SPINE_NAME, point_in_time_call
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = datetime(2025, 1, 1)

@@ -1,4 +1,4 @@
-"""`pitstop.training.training_set` and `pitstop training-set` on the real demo project.
+"""`pitstop.offline.training.training_set` and `pitstop training-set` on the real demo project.
 
 The project is copied and built once for the module (its own DuckDB file and
 target directory). The key check: a Python training set for the fraud
@@ -27,8 +27,8 @@ from pitstop.errors import (
     UnknownServiceError,
 )
 from pitstop.offline import connect, jinja_literal
+from pitstop.offline.training import point_in_time_call, training_set
 from pitstop.store import FeatureStore
-from pitstop.training import point_in_time_call, training_set
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "fraud_training_set"
@@ -76,7 +76,10 @@ def test_service_training_set_equals_the_dbt_model(store: FeatureStore) -> None:
     finally:
         con.close()
     python = training_set(
-        store, FEATURE_SQL.format(SERVICE) + " order by transaction_id", service=SERVICE
+        store.project,
+        store.registry,
+        FEATURE_SQL.format(SERVICE) + " order by transaction_id",
+        service=SERVICE,
     )
     assert isinstance(python, pd.DataFrame)
     assert len(python) == len(model) > 1000
@@ -198,11 +201,11 @@ def test_cli_errors_are_one_paragraph(built: Path, tmp_path: Path) -> None:
     assert "exactly one of --service or --features" in result.output
 
 
-@pytest.mark.parametrize("bad", ["0d", "30 days", 0, -5, True, 1.9])
+@pytest.mark.parametrize("bad", ["0d", "30 days", 0, -5, True, 1.9, 3600, "99999999999999999999d"])
 def test_ttl_overrides_accept_what_views_accept(store: FeatureStore, bad: object) -> None:
     with pytest.raises(InvalidRequestError, match="ttl for view 'merchant_daily_stats'"):
-        training_set(
-            store, _spine(), features=["merchant_daily_stats"], ttl={"merchant_daily_stats": bad}
+        store.training_set(
+            _spine(), features=["merchant_daily_stats"], ttl={"merchant_daily_stats": bad}
         )
 
 

@@ -1,8 +1,9 @@
 """Pitstop: a SQL-first feature store that is a dbt project.
 
-The public API is deliberately small; everything else is reachable through
-`FeatureStore`. Importing this package stays cheap: dbt, MLflow, Redis and
-FastAPI load only inside the features that need them.
+The public API is deliberately small: `FeatureStore`, the types its calls
+return, and the errors they raise. Importing this package stays cheap: dbt,
+DuckDB, pandas, MLflow, Redis and FastAPI load only inside the features that
+need them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pitstop.errors import (
     InvalidEntityKeyError,
     InvalidRequestError,
     MaterializationError,
+    NotFoundError,
     OnlineStoreError,
     PitstopError,
     ProjectError,
@@ -20,6 +22,8 @@ from pitstop.errors import (
     UnknownFeatureViewError,
     UnknownServiceError,
 )
+from pitstop.online.lookup import OnlineFeatures, Status
+from pitstop.online.materialize import MaterializeResult
 from pitstop.store import FeatureStore
 
 __all__ = [
@@ -29,9 +33,13 @@ __all__ = [
     "InvalidEntityKeyError",
     "InvalidRequestError",
     "MaterializationError",
+    "MaterializeResult",
+    "NotFoundError",
+    "OnlineFeatures",
     "OnlineStoreError",
     "PitstopError",
     "ProjectError",
+    "Status",
     "UnknownFeatureError",
     "UnknownFeatureViewError",
     "UnknownServiceError",

@@ -13,6 +13,7 @@ __all__ = [
     "InvalidEntityKeyError",
     "InvalidRequestError",
     "MaterializationError",
+    "NotFoundError",
     "OnlineStoreError",
     "PitstopError",
     "ProjectError",
@@ -46,19 +47,25 @@ class DbtError(PitstopError):
     http_status = 500
 
 
-class UnknownFeatureViewError(PitstopError):
+class NotFoundError(PitstopError):
+    """Something a request names does not exist (a view, feature, service, model)."""
+
+    http_status = 404
+
+
+class UnknownFeatureViewError(NotFoundError):
     """A feature view name that the registry does not know."""
 
     http_status = 404
 
 
-class UnknownFeatureError(PitstopError):
+class UnknownFeatureError(NotFoundError):
     """A feature reference that names no feature of its view."""
 
     http_status = 404
 
 
-class UnknownServiceError(PitstopError):
+class UnknownServiceError(NotFoundError):
     """A feature service (training set) name that the registry does not know."""
 
     http_status = 404

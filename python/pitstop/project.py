@@ -7,7 +7,6 @@ file that dbt writes is the one the Python side reads.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from typing import Any
 import yaml
 
 from pitstop.errors import DbtError, ProjectError
+from pitstop.settings import env
 
 __all__ = ["Project"]
 
@@ -45,7 +45,7 @@ class Project:
         """Locate the project: the given directory, ``PITSTOP_PROJECT_DIR``, or the
         nearest directory at or above the current one that holds ``dbt_project.yml``."""
         if project_dir is None:
-            project_dir = os.environ.get("PITSTOP_PROJECT_DIR")
+            project_dir = env("PITSTOP_PROJECT_DIR")
         if project_dir is not None:
             return cls(Path(project_dir), target)
         here = Path.cwd().resolve()
@@ -81,9 +81,7 @@ class Project:
     @property
     def target_path(self) -> Path:
         """dbt's target directory (``DBT_TARGET_PATH`` overrides the project's)."""
-        configured = os.environ.get("DBT_TARGET_PATH") or self.dbt_project.get(
-            "target-path", "target"
-        )
+        configured = env("DBT_TARGET_PATH") or self.dbt_project.get("target-path", "target")
         path = Path(configured)
         return path if path.is_absolute() else self.root / path
 
@@ -91,7 +89,7 @@ class Project:
     def profiles_dir(self) -> Path:
         """Where dbt finds ``profiles.yml``: ``DBT_PROFILES_DIR`` or the project root,
         which gets a copy of ``profiles.example.yml`` the first time it is needed."""
-        configured = os.environ.get("DBT_PROFILES_DIR")
+        configured = env("DBT_PROFILES_DIR")
         if configured:
             return Path(configured).resolve()
         profile = self.root / "profiles.yml"
@@ -108,7 +106,7 @@ class Project:
         ``profiles.example.yml``: ``pitstop.duckdb`` for ``dev`` and
         ``target/<target>.duckdb`` for any other target.
         """
-        configured = os.environ.get("PITSTOP_DUCKDB_PATH")
+        configured = env("PITSTOP_DUCKDB_PATH")
         if configured:
             path = Path(configured)
             return path if path.is_absolute() else self.root / path
@@ -136,18 +134,6 @@ class Project:
         except FileNotFoundError:
             return True
         return any(path.stat().st_mtime > built for path in self._manifest_inputs())
-
-    def manifest(self, parse_if_stale: bool = True) -> dict[str, Any]:
-        """The dbt manifest, running ``dbt parse`` first when it is missing or stale."""
-        if parse_if_stale and self.manifest_is_stale():
-            self.run_dbt(["parse"])
-        try:
-            data: dict[str, Any] = json.loads(self.manifest_path.read_text())
-        except FileNotFoundError as exc:
-            raise ProjectError(
-                f"{self.manifest_path} does not exist; run `dbt parse` in {self.root}"
-            ) from exc
-        return data
 
     def dbt_env(self) -> dict[str, str]:
         """Environment variables every dbt run of this project needs."""

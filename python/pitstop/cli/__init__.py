@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import sys
 from typing import Any
 
@@ -22,11 +21,11 @@ __all__ = ["main"]
 
 # command name -> (module, attribute); modules are imported on first use
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
-    "features": ("pitstop.cli", "features"),
-    "training-set": ("pitstop.cli_training", "training_set_cmd"),
-    "materialize": ("pitstop.cli_online", "materialize_cmd"),
-    "get": ("pitstop.cli_online", "get_cmd"),
-    "history": ("pitstop.cli_history", "history_cmd"),
+    "features": ("pitstop.cli.features", "features"),
+    "training-set": ("pitstop.cli.training", "training_set_cmd"),
+    "materialize": ("pitstop.cli.online", "materialize_cmd"),
+    "get": ("pitstop.cli.online", "get_cmd"),
+    "history": ("pitstop.cli.history", "history_cmd"),
 }
 
 
@@ -83,71 +82,6 @@ def open_store(ctx: click.Context) -> Any:
 
     obj = ctx.find_root().obj or {}
     return FeatureStore(obj.get("project_dir"), target=obj.get("target"))
-
-
-@click.group()
-def features() -> None:
-    """Discover feature views and their features (the registry)."""
-
-
-@features.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_context
-def features_list(ctx: click.Context, as_json: bool) -> None:
-    """List feature views with entity, timestamp, TTL, online flag and features.
-
-    \b
-    Example:
-      pitstop features list --json
-    """
-    from pitstop.registry import view_dict
-
-    registry = open_store(ctx).registry
-    if as_json:
-        click.echo(json.dumps([view_dict(v) for v in registry.views.values()], indent=2))
-        return
-    for view in sorted(registry.views.values(), key=lambda v: v.name):
-        ttl = _format_ttl(view.ttl.total_seconds()) if view.ttl else "none"
-        click.echo(
-            f"{view.name}  entity={view.entity.name} keys={','.join(view.key_columns)} "
-            f"timestamp={view.timestamp} ttl={ttl} online={str(view.online).lower()} "
-            f"kind={view.kind} owner={view.owner}"
-        )
-        click.echo("    features: " + ", ".join(f"{f.name} ({f.dtype})" for f in view.features))
-    for service in sorted(registry.services.values(), key=lambda s: s.name):
-        click.echo(f"service {service.name}: {', '.join(service.features)}")
-
-
-@features.command("describe")
-@click.argument("view")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_context
-def features_describe(ctx: click.Context, view: str, as_json: bool) -> None:
-    """Describe one feature view: contract, relation and every feature.
-
-    \b
-    Example:
-      pitstop features describe merchant_daily_stats
-    """
-    from pitstop.registry import view_dict
-
-    data = view_dict(open_store(ctx).registry.view(view))
-    if as_json:
-        click.echo(json.dumps(data, indent=2))
-        return
-    for key, value in data.items():
-        if key != "features":
-            click.echo(f"{key:>18}: {value}")
-    click.echo(f"{'features':>18}:")
-    for feature in data["features"]:
-        click.echo(f"{'':>20}{feature['name']} ({feature['type']}): {feature['description']}")
-
-
-def _format_ttl(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from pitstop.cli_keys import parse_key_args, split_key_args
+from pitstop.cli.keys import parse_key_args, split_key_args
 from pitstop.errors import InvalidEntityKeyError
 
 __all__ = ["history_cmd"]

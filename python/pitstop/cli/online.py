@@ -15,7 +15,8 @@ from typing import Any
 
 import click
 
-from pitstop.cli_keys import parse_key_args, split_key_args
+from pitstop.cli.keys import parse_key_args, split_key_args
+from pitstop.times import parse_timestamp
 
 __all__ = ["get_cmd", "materialize_cmd"]
 
@@ -30,12 +31,9 @@ def _parse_as_of(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO-8601 time like 2025-07-01 or 2025-07-01T12:00:00",
-            param_hint="--as-of",
-        ) from None
+        return parse_timestamp(value, "--as-of")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--as-of") from None
 
 
 def _json_default(value: Any) -> Any:
@@ -76,8 +74,6 @@ def materialize_cmd(
       pitstop materialize
       pitstop materialize --select customer_profile --full-refresh --json
     """
-    from pitstop.materialize import materialize
-
     store = _open_store(ctx)
     bar = None
     progress = None
@@ -94,8 +90,7 @@ def materialize_cmd(
             seen[view] = rows_read
 
     try:
-        result = materialize(
-            store,
+        result = store.materialize(
             select=list(select) or None,
             full_refresh=full_refresh,
             progress=progress,
@@ -141,13 +136,13 @@ def get_cmd(
       pitstop get customer_id=42 merchant_id=7 --service fraud_training_set
       pitstop get merchant_id=7 -f merchant_daily_stats:amount_sum_1d --as-of 2025-07-01
     """
-    from pitstop.lookup import entity_key_types, get_online_features
+    from pitstop.online.lookup import entity_key_types
 
     refs = [ref for item in features for ref in item.split(",") if ref] or None
     raw = split_key_args(keys)
     store = _open_store(ctx)
-    row = parse_key_args(raw, entity_key_types(store, features=refs, service=service))
-    result = get_online_features(
-        store, features=refs, service=service, entity_rows=[row], as_of=_parse_as_of(as_of)
+    row = parse_key_args(raw, entity_key_types(store.online, features=refs, service=service))
+    result = store.get_online_features(
+        features=refs, service=service, entity_rows=[row], as_of=_parse_as_of(as_of)
     )
     click.echo(json.dumps(result.to_records()[0], indent=2, default=_json_default))

@@ -15,15 +15,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pitstop.errors import InvalidEntityKeyError, InvalidRequestError, UnknownFeatureError
-from pitstop.offline import compile_macro, session
+from pitstop.offline.compile import compile_macro, session
 from pitstop.registry import is_identifier
+from pitstop.times import parse_timestamp
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from pitstop.project import Project
-    from pitstop.registry import FeatureView
-    from pitstop.store import FeatureStore
+    from pitstop.registry import FeatureView, Registry
 
 __all__ = ["KEYS_NAME", "compile_feature_history_sql", "feature_history"]
 
@@ -34,7 +34,8 @@ _TimeLike = dt.datetime | dt.date | str
 
 
 def feature_history(
-    store: FeatureStore,
+    project: Project,
+    registry: Registry,
     view: str,
     *,
     keys: Any = None,
@@ -52,7 +53,8 @@ def feature_history(
     Semantics: README, section "History and windows".
 
     Args:
-        store: the feature store (its project and registry).
+        project: the dbt project whose DuckDB file holds the view.
+        registry: its feature registry.
         view: a feature view name.
         keys: ``None`` for every entity, or the entities to report: a pandas
             DataFrame with the entity's key columns, a list of dicts, or for a
@@ -73,7 +75,7 @@ def feature_history(
         DbtError: dbt could not compile the macro.
     """
 
-    fv = store.registry.view(view)
+    fv = registry.view(view)
     selected = _select_features(fv, features)
     key_frame = _key_frame(fv, keys) if keys is not None else None
     start_ts = _timestamp(start, "start")
@@ -82,7 +84,7 @@ def feature_history(
         raise InvalidRequestError(f"start ({start_ts}) must be before end ({end_ts})")
     # compile before connecting: dbt must not find the file open in this process
     sql = compile_feature_history_sql(
-        store.project,
+        project,
         fv.name,
         features=selected,
         with_keys=key_frame is not None,
@@ -94,7 +96,7 @@ def feature_history(
         params["start"] = start_ts
     if end_ts is not None:
         params["end"] = end_ts
-    with session(store.project) as con:
+    with session(project) as con:
         if key_frame is not None:
             con.register(KEYS_NAME, key_frame)
         order = ", ".join(f'"{c}"' for c in (*fv.key_columns, "valid_from"))
@@ -187,15 +189,7 @@ def _timestamp(value: _TimeLike | None, name: str) -> dt.datetime | None:
     """A naive UTC datetime (the warehouse stores naive UTC timestamps)."""
     if value is None:
         return None
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError as exc:
-            raise InvalidRequestError(f"{name}: {value!r} is not an ISO timestamp") from exc
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return value
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day)
-    raise InvalidRequestError(f"{name} must be a datetime, a date or an ISO string")
+    try:
+        return parse_timestamp(value, name)
+    except ValueError as exc:
+        raise InvalidRequestError(str(exc)) from None

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import pyarrow as pa
 
 from pitstop.errors import InvalidEntityKeyError, InvalidRequestError
-from pitstop.offline import compile_macro, macro_call, session
+from pitstop.offline.compile import compile_macro, macro_call, session
 from pitstop.registry import is_identifier, parse_ttl
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from pitstop.project import Project
-    from pitstop.store import FeatureStore
+    from pitstop.registry import Registry
 
 __all__ = [
     "SPINE_NAME",
@@ -40,7 +40,8 @@ _TIMESTAMP_TYPES = (pa.types.is_timestamp, pa.types.is_date)
 
 
 def training_set(
-    store: FeatureStore,
+    project: Project,
+    registry: Registry,
     spine: Any,
     features: Sequence[str] | None = None,
     service: str | None = None,
@@ -60,7 +61,8 @@ def training_set(
     older than the TTL; every spine row exactly once, in spine order.
 
     Args:
-        store: the `FeatureStore` whose project holds the feature views.
+        project: the dbt project whose DuckDB file holds the feature views.
+        registry: its feature registry.
         spine: a pandas DataFrame, an Arrow table, or a SQL query (run on the
             project's DuckDB file) with the entity keys and a timestamp column.
         features: feature references, ``"view"`` or ``"view:feature"``.
@@ -89,13 +91,13 @@ def training_set(
 
     if output not in ("pandas", "arrow"):
         raise InvalidRequestError(f"output must be 'pandas' or 'arrow', got {output!r}")
-    refs = _feature_refs(store, features, service)
-    table = _spine_table(store, spine)
+    refs = _feature_refs(registry, features, service)
+    table = _spine_table(project, spine)
     timestamp = _spine_timestamp(table, spine_timestamp)
-    _check_keys(store, refs, table.column_names, key_map)
+    _check_keys(registry, refs, table.column_names, key_map)
     # compile before connecting: dbt must not find the file open in this process
     sql = compile_point_in_time_sql(
-        store.project,
+        project,
         refs,
         spine_timestamp=timestamp,
         spine_columns=table.column_names,
@@ -105,7 +107,7 @@ def training_set(
         naming=naming,
         impl=impl,
     )
-    with session(store.project) as con:
+    with session(project) as con:
         con.register(SPINE_NAME, table)
         result = con.sql(sql).to_arrow_table()
     return result.to_pandas() if output == "pandas" else result
@@ -182,29 +184,29 @@ def _checked_ttl(ttl: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _feature_refs(
-    store: FeatureStore, features: Sequence[str] | None, service: str | None
+    registry: Registry, features: Sequence[str] | None, service: str | None
 ) -> list[str]:
     """The feature references asked for, validated against the registry."""
     if (features is None) == (service is None):
         raise InvalidRequestError("pass exactly one of features=[...] or service='<name>'")
     if service is not None:
-        refs = list(store.registry.service(service).features)
+        refs = list(registry.service(service).features)
     else:
         if isinstance(features, str):
             features = [features]
         refs = list(features or [])
         if not refs:
             raise InvalidRequestError("features must name at least one 'view' or 'view:feature'")
-    store.registry.resolve(refs)
+    registry.resolve(refs)
     return refs
 
 
-def _spine_table(store: FeatureStore, spine: Any) -> pa.Table:
+def _spine_table(project: Project, spine: Any) -> pa.Table:
     """The spine as an Arrow table (SQL spines run on the project's database)."""
     if isinstance(spine, pa.Table):
         return spine
     if isinstance(spine, str):
-        with session(store.project) as con:
+        with session(project) as con:
             return con.sql(spine).to_arrow_table()
     import pandas as pd
 
@@ -236,13 +238,13 @@ def _spine_timestamp(table: pa.Table, given: str | None) -> str:
 
 
 def _check_keys(
-    store: FeatureStore,
+    registry: Registry,
     refs: Sequence[str],
     columns: Sequence[str],
     key_map: Mapping[str, Mapping[str, str]] | None,
 ) -> None:
     """Fail early, naming the view and the key, when the spine lacks a key column."""
-    for view, _ in store.registry.resolve(refs):
+    for view, _ in registry.resolve(refs):
         mapping = (key_map or {}).get(view.name, {})
         for key in view.key_columns:
             column = mapping.get(key, key)

@@ -14,7 +14,6 @@ writer that dies without `commit` leaves the store as it was.
 from __future__ import annotations
 
 import importlib
-import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 from pitstop.errors import OnlineStoreError
+from pitstop.settings import env as setting
 
 __all__ = [
     "STORES",
@@ -180,8 +180,7 @@ def online_store_config(
     ``pitstop_online_store`` of ``dbt_project.yml``, then SQLite at
     ``.pitstop/online.sqlite``. Relative SQLite paths are relative to ``root``.
     """
-    env = os.environ if env is None else env
-    raw = env.get(ENV_VAR)
+    raw = setting(ENV_VAR, environ=env)
     if raw:
         config = _config_from_text(raw)
     else:

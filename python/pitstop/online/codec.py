@@ -34,8 +34,6 @@ with, so a reader whose cached schema is stale notices and reloads it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import marshal
 import re
 from collections.abc import Callable, Sequence
@@ -51,7 +49,6 @@ __all__ = [
     "STRING_TYPES",
     "decode_tag",
     "encode_key",
-    "layout_id",
     "pack",
     "unpack",
 ]
@@ -183,14 +180,6 @@ def key_sql(columns_sql: Sequence[str], types: Sequence[str]) -> str:
         else:
             parts.append(f"replace(replace(cast({column} as varchar), '\\', '\\\\'), '|', '\\|')")
     return " || '|' || ".join(parts)
-
-
-def layout_id(spec: dict[str, Any]) -> int:
-    """A stable 31-bit id of a view's stored schema (keys, features, types, TTL)."""
-    text = json.dumps(
-        [spec["keys"], spec["features"], spec.get("ttl_seconds")], separators=(",", ":")
-    )
-    return int.from_bytes(hashlib.sha1(text.encode()).digest()[:4], "big") & 0x7FFFFFFF
 
 
 def pack(layout: int, ts_us: int, created_us: int | None, values: Sequence[Any]) -> bytes:

@@ -37,13 +37,20 @@ from pitstop.errors import (
 )
 from pitstop.online.base import Key, OnlineStore, get_online_store, online_store_config
 from pitstop.online.codec import DECODERS, INT64_MAX, INT64_MIN, INTEGER_TYPES, encode_key
+from pitstop.online.spec import RegistrySnapshot
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from pitstop.store import FeatureStore
+    from pitstop.project import Project
 
-__all__ = ["OnlineFeatures", "Status", "entity_key_types", "get_online_features", "online_store_of"]
+__all__ = [
+    "OnlineFeatures",
+    "OnlineLookup",
+    "Status",
+    "entity_key_types",
+    "get_online_features",
+]
 
 _EPOCH = datetime(1970, 1, 1)
 _NEVER = 2**62  # a feature timestamp no TTL check can expire
@@ -182,17 +189,23 @@ class _Plan:
     view_names: tuple[str, ...]
 
 
-class _Online:
-    """Per-`FeatureStore` lookup state: the store, the snapshot, cached plans."""
+class OnlineLookup:
+    """Lookup state of one online store: the store, its registry snapshot and
+    the resolved request plans, cached (a `FeatureStore` owns one)."""
 
     def __init__(self, store: OnlineStore) -> None:
         self.store = store
-        self.snapshot: dict[str, Any] | None = None
+        self.snapshot: RegistrySnapshot | None = None
         self.plans: dict[Any, _Plan] = {}
         self.lock = threading.Lock()
 
-    def reload(self) -> dict[str, Any]:
-        snapshot = self.store.metadata().snapshot
+    @classmethod
+    def for_project(cls, project: Project) -> OnlineLookup:
+        """The lookup state of the online store ``project`` is configured with."""
+        return cls(get_online_store(online_store_config(project.vars, project.root)))
+
+    def reload(self) -> RegistrySnapshot:
+        snapshot = RegistrySnapshot.from_json(self.store.metadata().snapshot)
         if snapshot is None:
             raise OnlineStoreError(
                 f"the online store ({self.store.describe()}) holds nothing yet; "
@@ -246,11 +259,11 @@ class _Online:
 
 
 def _build_plan(
-    snapshot: Mapping[str, Any], features: Sequence[str] | None, service: str | None
+    snapshot: RegistrySnapshot, features: Sequence[str] | None, service: str | None
 ) -> _Plan:
-    views = snapshot["views"]
+    views = snapshot.views
     if service is not None:
-        services = snapshot.get("services", {})
+        services = snapshot.services
         if service not in services:
             known = ", ".join(sorted(services)) or "none"
             raise UnknownServiceError(f"unknown feature service '{service}' (known: {known})")
@@ -271,7 +284,7 @@ def _build_plan(
                 f"feature view '{view_name}' is not in the online store (online views: "
                 f"{known}); is it online: true, and was `pitstop materialize` run?"
             )
-        names = [f[0] for f in spec["features"]]
+        names = [f.name for f in spec.features]
         if feature_name and feature_name not in names:
             raise UnknownFeatureError(
                 f"feature view '{view_name}' has no feature '{feature_name}' "
@@ -286,24 +299,24 @@ def _build_plan(
     key_columns: list[str] = []
     for view_name, names in chosen.items():
         spec = views[view_name]
-        index = {f[0]: (i, f[2]) for i, f in enumerate(spec["features"])}
+        index = {f.name: (i, f.tag) for i, f in enumerate(spec.features)}
         feats = []
         for name in names:
             position, tag = index[name]
             feats.append((f"{view_name}:{name}", 3 + position, DECODERS[tag] if tag else None))
         refs.extend(ref for ref, _, _ in feats)
-        keys = tuple(k for k, _ in spec["keys"])
+        keys = spec.key_names
         key_columns.extend(k for k in keys if k not in key_columns)
-        ttl = spec.get("ttl_seconds")
+        ttl = spec.ttl_seconds
         plans.append(
             _ViewPlan(
                 view=view_name,
                 keys=keys,
-                key_types=tuple(t for _, t in spec["keys"]),
-                integer_key=bool(spec["integer_key"]),
+                key_types=spec.key_types,
+                integer_key=spec.integer_key,
                 ttl_us=None if ttl is None else int(ttl) * 1_000_000,
-                layout=int(spec["layout"]),
-                width=3 + len(spec["features"]),
+                layout=spec.layout,
+                width=spec.width,
                 features=tuple(feats),
             )
         )
@@ -316,40 +329,18 @@ def _build_plan(
     )
 
 
-_STATE_ATTR = "_pitstop_online"
-_STATE_LOCK = threading.Lock()
-
-
-def _online(store: FeatureStore) -> _Online:
-    state: _Online | None = getattr(store, _STATE_ATTR, None)
-    if state is None:
-        with _STATE_LOCK:
-            state = getattr(store, _STATE_ATTR, None)
-            if state is None:
-                project = store.project
-                config = online_store_config(project.vars, project.root)
-                state = _Online(get_online_store(config))
-                setattr(store, _STATE_ATTR, state)
-    return state
-
-
-def online_store_of(store: FeatureStore) -> OnlineStore:
-    """The online store the lookups of ``store`` read (shared, cached)."""
-    return _online(store).store
-
-
 def get_online_features(
-    store: FeatureStore,
+    state: OnlineLookup,
     features: Sequence[str] | None = None,
     service: str | None = None,
     entities: Mapping[str, Sequence[Any]] | None = None,
     entity_rows: Sequence[Mapping[str, Any]] | None = None,
-    as_of: datetime | None = None,
+    as_of: datetime | date | None = None,
 ) -> OnlineFeatures:
     """Latest feature values for some entities, from the online store.
 
     Args:
-        store: the `FeatureStore`.
+        state: the `OnlineLookup` of the store to read (`FeatureStore` owns one).
         features: feature references, ``view:feature`` or ``view`` (all its features).
         service: instead of ``features``, a feature service (a training model's
             feature list).
@@ -377,7 +368,6 @@ def get_online_features(
             features not strings, rows not mappings, as_of not a datetime or date).
         OnlineStoreError: the store is unreachable or empty.
     """
-    state = _online(store)
     plan = state.plan(features, service)
     columns = _key_columns(plan, entities, entity_rows)
     if as_of is None:
@@ -540,7 +530,7 @@ def _out_of_range(name: str, kind: str, values: list[int]) -> None:
 
 
 def _lookup(
-    state: _Online, plan: _Plan, columns: dict[str, list[Any]], now_us: int
+    state: OnlineLookup, plan: _Plan, columns: dict[str, list[Any]], now_us: int
 ) -> OnlineFeatures:
     n = len(columns[plan.key_columns[0]]) if plan.key_columns else 0
     checked: dict[str, list[Any]] = {}
@@ -624,11 +614,11 @@ def _lookup(
 
 
 def entity_key_types(
-    store: FeatureStore, features: Sequence[str] | None = None, service: str | None = None
+    state: OnlineLookup, features: Sequence[str] | None = None, service: str | None = None
 ) -> dict[str, str]:
     """Key column -> SQL type of the entities a request needs (the CLI uses it
     to turn ``customer_id=42`` into the right Python type)."""
-    plan = _online(store).plan(features, service)
+    plan = state.plan(features, service)
     types: dict[str, str] = {}
     for vp in plan.views:
         for name, kind in zip(vp.keys, vp.key_types, strict=True):
@@ -637,7 +627,7 @@ def entity_key_types(
 
 
 def _lookup_one(
-    state: _Online, plan: _Plan, columns: dict[str, list[Any]], now_us: int
+    state: OnlineLookup, plan: _Plan, columns: dict[str, list[Any]], now_us: int
 ) -> OnlineFeatures:
     """`_lookup` for exactly one entity row: same result, fewer intermediate lists
     (the common serving call)."""

@@ -24,9 +24,7 @@ and the registry snapshot lookups use (see `pitstop.online.base`).
 from __future__ import annotations
 
 import marshal
-import os
 import re
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -38,37 +36,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pitstop.errors import ContractError, MaterializationError, PitstopError
+from pitstop.faults import fault_point
 from pitstop.online.base import OnlineStore, get_online_store, online_store_config
 from pitstop.online.codec import (
     INT64_MIN,
-    INTEGER_TYPES,
-    STRING_TYPES,
-    decode_tag,
     key_sql,
-    layout_id,
     value_sql,
 )
+from pitstop.online.spec import RegistrySnapshot, ViewSpec
+from pitstop.settings import env
+from pitstop.times import epoch_us, naive_utc
 
 if TYPE_CHECKING:
+    from pitstop.project import Project
     from pitstop.registry import FeatureView, Registry
-    from pitstop.store import FeatureStore
 
 __all__ = [
     "MaterializeResult",
     "ViewResult",
     "materialize",
     "open_online_store",
-    "registry_snapshot",
-    "view_spec",
 ]
 
 Progress = Callable[[str, int, int], None]
 
 BATCH_ROWS = 100_000
-# test hook: pause (sleep until killed) at a named point, after touching a file
-PAUSE_ENV = "PITSTOP_MATERIALIZE_PAUSE"
-PAUSE_FILE_ENV = "PITSTOP_MATERIALIZE_PAUSE_FILE"
-PAUSE_POINTS = ("after_write", "before_commit")
 _QUOTED = re.compile(r'"((?:[^"]|"")*)"')
 MEMORY_ENV = "PITSTOP_MATERIALIZE_MEMORY"
 # what DuckDB's memory_limit accepts, strictly (the value is spliced into a SET:
@@ -125,48 +117,14 @@ class MaterializeResult:
         )
 
 
-def open_online_store(store: FeatureStore) -> OnlineStore:
-    """The online store configured for the project of ``store``."""
-    project = store.project
+def open_online_store(project: Project) -> OnlineStore:
+    """The online store configured for ``project``."""
     return get_online_store(online_store_config(project.vars, project.root))
 
 
-def view_spec(view: FeatureView) -> dict[str, Any]:
-    """What lookups need to know about a view, JSON-ready (part of the snapshot)."""
-    keys = [[key.name, key.type] for key in view.entity.keys]
-    for name, kind in keys:
-        if kind not in INTEGER_TYPES and kind not in STRING_TYPES:
-            raise ContractError(
-                f"feature view '{view.name}': entity '{view.entity.name}' key '{name}' has "
-                f"type {kind}; online stores support integer and string keys"
-            )
-    spec: dict[str, Any] = {
-        "entity": view.entity.name,
-        "keys": keys,
-        "integer_key": len(keys) == 1 and keys[0][1] in INTEGER_TYPES,
-        "timestamp": view.timestamp,
-        "created_timestamp": view.created_timestamp,
-        "ttl_seconds": int(view.ttl.total_seconds()) if view.ttl else None,
-        "features": [[f.name, f.dtype, decode_tag(f.dtype)] for f in view.features],
-    }
-    spec["layout"] = layout_id(spec)
-    return spec
-
-
-def registry_snapshot(
-    registry: Registry, views: Sequence[FeatureView], previous: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The registry snapshot stored with the values: the specs of ``views``,
-    the specs of previously materialized views (as they were written), and
-    every feature service."""
-    specs = dict((previous or {}).get("views", {}))
-    specs.update({view.name: view_spec(view) for view in views})
-    services = {name: list(s.features) for name, s in registry.services.items()}
-    return {"format": 1, "views": specs, "services": services}
-
-
 def materialize(
-    store: FeatureStore,
+    project: Project,
+    registry: Registry,
     select: Sequence[str] | None = None,
     full_refresh: bool = False,
     progress: Progress | None = None,
@@ -175,7 +133,8 @@ def materialize(
     """Write the latest value per entity of online feature views to the online store.
 
     Args:
-        store: the `FeatureStore`.
+        project: the dbt project (its DuckDB file and online-store settings).
+        registry: its feature registry.
         select: view names (default: every view with ``online: true``).
         full_refresh: rebuild the selected views instead of reading only new rows.
         progress: called as ``progress(view, rows_read, entities_written)`` after
@@ -193,27 +152,28 @@ def materialize(
             store was left exactly as it was.
     """
     started = time.perf_counter()
-    as_of = _naive_utc(as_of or datetime.now(UTC))
-    as_of_us = _epoch_us(as_of)
-    registry = store.registry
+    as_of = naive_utc(as_of or datetime.now(UTC))
+    as_of_us = epoch_us(as_of)
     views = _selected_views(registry, select)
-    online = open_online_store(store)
+    online = open_online_store(project)
     result = MaterializeResult(store=online.describe(), as_of=as_of)
     duck = None
     try:
-        duck = _connect_duckdb(store.project.duckdb_path)
+        duck = _connect_duckdb(project.duckdb_path)
         with online.writer() as writer:
             meta = writer.metadata()
-            snapshot = registry_snapshot(registry, views, meta.snapshot)
+            snapshot = RegistrySnapshot.build(
+                registry, views, RegistrySnapshot.from_json(meta.snapshot)
+            )
             watermarks = dict(meta.watermarks)
             plans = []
             for view in views:
-                spec = snapshot["views"][view.name]
+                spec = snapshot.views[view.name]
                 previous = watermarks.get(view.name)
                 full = (
                     full_refresh
                     or previous is None
-                    or previous.get("layout") != spec["layout"]
+                    or previous.get("layout") != spec.layout
                     or previous.get("as_of_us", INT64_MIN) > as_of_us
                 )
                 plans.append((view, spec, None if full else previous))
@@ -238,8 +198,8 @@ def materialize(
                         if not future.cancel() and future.exception() is None:
                             future.result().cursor.close()
                     raise
-            _pause("before_commit")
-            writer.commit(snapshot, watermarks)
+            fault_point("materialize.before_commit")
+            writer.commit(snapshot.to_json(), watermarks)
     except PitstopError:
         raise
     except Exception as exc:
@@ -275,7 +235,7 @@ def _connect_duckdb(path: Path) -> Any:
     any failure is a `MaterializationError` and leaves no connection open."""
     import duckdb
 
-    memory = os.environ.get(MEMORY_ENV, "1GB").strip()
+    memory = (env(MEMORY_ENV) or "1GB").strip()
     if not _MEMORY.fullmatch(memory):
         raise MaterializationError(
             f"{MEMORY_ENV}={memory!r} is not a memory size; use e.g. 1GB, 512MB, 1.5GiB or 80%"
@@ -316,21 +276,18 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _view_sql(view: FeatureView, spec: dict[str, Any], incremental: bool) -> tuple[str, str | None]:
+def _view_sql(view: FeatureView, spec: ViewSpec, incremental: bool) -> tuple[str, str | None]:
     """The latest-row-per-entity query and the max-created-timestamp query.
 
     Parameters: ``$as_of`` and, when incremental, ``$prev_as_of`` and
     ``$prev_created`` (all microseconds since the epoch, UTC).
     """
-    keys = [name for name, _ in spec["keys"]]
-    key_types = [kind for _, kind in spec["keys"]]
+    keys = list(spec.key_names)
+    key_types = list(spec.key_types)
     ts = f"epoch_us({_q(view.timestamp)})"
     cts = f"epoch_us({_q(view.created_timestamp)})" if view.created_timestamp else "null::bigint"
     valid_to = f"epoch_us({_q(view.valid_to)})" if view.kind != "event" and view.valid_to else None
-    features = [
-        f"f{i} := {value_sql(_q(name), dtype)}"
-        for i, (name, dtype, _) in enumerate(spec["features"])
-    ]
+    features = [f"f{i} := {value_sql(_q(f.name), f.dtype)}" for i, f in enumerate(spec.features)]
     row = ", ".join(
         [f"ts := {ts}", f"cts := {cts}", f"vt := {valid_to or 'null::bigint'}", *features]
     )
@@ -353,7 +310,7 @@ def _view_sql(view: FeatureView, spec: dict[str, Any], incremental: bool) -> tup
     relation = _relation_sql(view.relation)
     outputs = [
         f"case when r.vt <= $as_of then null else r.f{i} end as f{i}"
-        for i in range(len(spec["features"]))
+        for i in range(len(spec.features))
     ]
     # identifiers are quoted by _q or come from the validated registry; values are bound
     outer = ", ".join(["k", "n", "r.ts as ts", "r.cts as cts", *outputs])
@@ -399,7 +356,7 @@ class _Query:
 def _query_view(
     duck: Any,
     view: FeatureView,
-    spec: dict[str, Any],
+    spec: ViewSpec,
     previous: dict[str, Any] | None,
     as_of_us: int,
 ) -> _Query:
@@ -438,7 +395,7 @@ def _query_view(
 def _write_view(
     writer: Any,
     view: FeatureView,
-    spec: dict[str, Any],
+    spec: ViewSpec,
     previous: dict[str, Any] | None,
     query: _Query,
     as_of_us: int,
@@ -449,9 +406,9 @@ def _write_view(
     import duckdb
 
     if previous is None:
-        writer.reset(view.name, spec["integer_key"])
-    layout = spec["layout"]
-    width = len(spec["features"])
+        writer.reset(view.name, spec.integer_key)
+    layout = spec.layout
+    width = len(spec.features)
     try:
         batches = chain([query.first], query.reader) if query.first is not None else ()
         for batch in batches:
@@ -464,7 +421,7 @@ def _write_view(
             outcome.entities_written += written
             if progress is not None:
                 progress(view.name, outcome.rows_read, outcome.entities_written)
-            _pause("after_write")
+            fault_point("materialize.after_write")
     except duckdb.Error as exc:
         raise MaterializationError(
             f"reading feature view '{view.name}' from DuckDB failed, the online store was "
@@ -476,27 +433,3 @@ def _write_view(
     if previous is not None and max_created is None:
         max_created = previous.get("max_created_us")
     return {"as_of_us": as_of_us, "max_created_us": max_created, "layout": layout}
-
-
-def _pause(point: str) -> None:
-    """Test hook for crash tests: with ``PITSTOP_MATERIALIZE_PAUSE=<point>``
-    the run touches ``PITSTOP_MATERIALIZE_PAUSE_FILE`` and sleeps until killed."""
-    if os.environ.get(PAUSE_ENV) != point:
-        return
-    marker = os.environ.get(PAUSE_FILE_ENV)
-    if marker:
-        Path(marker).write_text(str(os.getpid()))
-    print(f"materialize paused at {point} (pid {os.getpid()})", file=sys.stderr, flush=True)
-    while True:
-        time.sleep(3600)
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
-
-
-def _epoch_us(moment: datetime) -> int:
-    delta = _naive_utc(moment) - datetime(1970, 1, 1)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

@@ -10,7 +10,6 @@ and what is expected, so one `dbt parse` round fixes them all.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pitstop.errors import (
     UnknownServiceError,
 )
 from pitstop.project import Project
+from pitstop.times import parse_ttl
 
 __all__ = [
     "Entity",
@@ -55,8 +55,6 @@ VIEW_FIELDS = frozenset(
 SERVICE_FIELDS = frozenset({"training_set"})
 KINDS = ("event", "scd2", "snapshot")
 _DEFAULT_VALID_TO = {"scd2": "valid_to", "snapshot": "dbt_valid_to"}
-_TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_TTL_RE = re.compile(r"(\d+[smhdw])+")
 _IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -64,34 +62,6 @@ def is_identifier(name: object) -> bool:
     """A plain SQL identifier (letters, digits, underscores; not starting with a
     digit): what names from users must be before they reach SQL or Jinja."""
     return isinstance(name, str) and _IDENTIFIER_RE.fullmatch(name) is not None
-
-
-def parse_ttl(value: object) -> timedelta | None:
-    """Parse a TTL such as ``30d``, ``12h``, ``90m``, ``45s``, ``2w`` or ``1d12h``.
-
-    ``None``, absent and ``"none"`` mean no TTL; a bare integer is seconds.
-    The Jinja twin is ``pitstop._ttl_seconds``; both accept the same language.
-
-    Raises:
-        ValueError: the text is not a duration.
-    """
-    if value is None or value == "none":
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration")
-    if isinstance(value, int):
-        if value <= 0:
-            raise ValueError(f"{value!r} is not a positive number of seconds")
-        return timedelta(seconds=value)
-    text = str(value).strip().lower()
-    if not _TTL_RE.fullmatch(text):
-        raise ValueError(f"{value!r} is not a duration like 30d, 12h, 90m, 45s, 2w or 1d12h")
-    seconds = sum(
-        int(amount) * _TTL_UNITS[unit] for amount, unit in re.findall(r"(\d+)([smhdw])", text)
-    )
-    if seconds <= 0:
-        raise ValueError(f"{value!r} must be longer than zero")
-    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -187,9 +157,10 @@ class Registry:
     def load(cls, project: Project, parse_if_stale: bool = True) -> Registry:
         """Read the registry of ``project`` (running ``dbt parse`` when the manifest
         is stale). Raises `ContractError` listing every contract violation."""
-        manifest = project.manifest(parse_if_stale=parse_if_stale)
-        catalog_path = project.target_path / "catalog.json"
-        catalog = json.loads(catalog_path.read_text()) if catalog_path.exists() else None
+        from pitstop.registry.manifest import read_catalog, read_manifest
+
+        manifest = read_manifest(project, parse_if_stale=parse_if_stale)
+        catalog = read_catalog(project)
         return cls.from_manifest(manifest, project.vars, catalog)
 
     @classmethod

@@ -1,0 +1,32 @@
+"""The feature registry: entities, feature views, features and feature services.
+
+dbt is the source of truth: `Registry.load` reads them from the project's
+manifest (`pitstop.registry.manifest`) and validates them against the
+contract (`pitstop.registry.contract`).
+"""
+
+from __future__ import annotations
+
+from pitstop.registry.contract import (
+    Entity,
+    EntityKey,
+    Feature,
+    FeatureService,
+    FeatureView,
+    Registry,
+    is_identifier,
+    view_dict,
+)
+from pitstop.times import parse_ttl
+
+__all__ = [
+    "Entity",
+    "EntityKey",
+    "Feature",
+    "FeatureService",
+    "FeatureView",
+    "Registry",
+    "is_identifier",
+    "parse_ttl",
+    "view_dict",
+]
