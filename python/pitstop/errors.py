@@ -13,10 +13,13 @@ __all__ = [
     "InvalidEntityKeyError",
     "InvalidRequestError",
     "MaterializationError",
+    "ModelNotFoundError",
+    "ModelRegistryError",
     "NotFoundError",
     "OnlineStoreError",
     "PitstopError",
     "ProjectError",
+    "StaleModelError",
     "UnknownFeatureError",
     "UnknownFeatureViewError",
     "UnknownServiceError",
@@ -93,3 +96,21 @@ class MaterializationError(PitstopError):
     """A materialization failed; the online store was left as it was."""
 
     http_status = 500
+
+
+class ModelNotFoundError(NotFoundError):
+    """A registered model, version or alias that the model registry does not know."""
+
+    http_status = 404
+
+
+class StaleModelError(PitstopError):
+    """A model's feature spec no longer matches the registry or the online store."""
+
+    http_status = 409
+
+
+class ModelRegistryError(PitstopError):
+    """The MLflow tracking server or model registry cannot be reached or used."""
+
+    http_status = 503

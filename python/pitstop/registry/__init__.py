@@ -14,7 +14,9 @@ from pitstop.registry.contract import (
     FeatureService,
     FeatureView,
     Registry,
+    column_name,
     is_identifier,
+    ref_from_column,
     view_dict,
 )
 from pitstop.times import parse_ttl
@@ -26,7 +28,9 @@ __all__ = [
     "FeatureService",
     "FeatureView",
     "Registry",
+    "column_name",
     "is_identifier",
     "parse_ttl",
+    "ref_from_column",
     "view_dict",
 ]

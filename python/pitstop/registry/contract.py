@@ -32,8 +32,10 @@ __all__ = [
     "FeatureService",
     "FeatureView",
     "Registry",
+    "column_name",
     "is_identifier",
     "parse_ttl",
+    "ref_from_column",
 ]
 
 META_KEY = "pitstop"
@@ -56,12 +58,58 @@ SERVICE_FIELDS = frozenset({"training_set"})
 KINDS = ("event", "scd2", "snapshot")
 _DEFAULT_VALID_TO = {"scd2": "valid_to", "snapshot": "dbt_valid_to"}
 _IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: joins view and feature in training-set columns (the PIT macro's ``naming='prefixed'``)
+COLUMN_SEPARATOR = "__"
 
 
 def is_identifier(name: object) -> bool:
     """A plain SQL identifier (letters, digits, underscores; not starting with a
     digit): what names from users must be before they reach SQL or Jinja."""
     return isinstance(name, str) and _IDENTIFIER_RE.fullmatch(name) is not None
+
+
+def column_name(ref: str) -> str:
+    """The training-set column of a feature reference: ``view:feature`` ->
+    ``view__feature``.
+
+    Online lookups name features ``view:feature``; the point-in-time join
+    (``naming='prefixed'``) names the same feature ``view__feature``. This pair
+    of functions is the one mapping between the two; the macro writes the same
+    ``view ~ '__' ~ feature`` in Jinja.
+
+    Raises:
+        UnknownFeatureError: ``ref`` is not ``view:feature``.
+    """
+    view, sep, feature = ref.partition(":") if isinstance(ref, str) else ("", "", "")
+    if not sep or not view or not feature or ":" in feature:
+        raise UnknownFeatureError(f"feature reference {ref!r} must be 'view:feature'")
+    return f"{view}{COLUMN_SEPARATOR}{feature}"
+
+
+def ref_from_column(column: str, views: Sequence[str] | None = None) -> str:
+    """The feature reference of a training-set column: ``view__feature`` ->
+    ``view:feature`` (the inverse of `column_name`).
+
+    View names may themselves contain ``__``; given the known ``views``, the
+    longest view name the column starts with wins, otherwise the first ``__``
+    splits.
+
+    Raises:
+        UnknownFeatureError: the column is not ``<view>__<feature>``.
+    """
+    if isinstance(column, str) and views is not None:
+        for view in sorted(views, key=len, reverse=True):
+            prefix = f"{view}{COLUMN_SEPARATOR}"
+            if column.startswith(prefix) and len(column) > len(prefix):
+                return f"{view}:{column[len(prefix) :]}"
+    if not isinstance(column, str):
+        column = ""
+    view, sep, feature = column.partition(COLUMN_SEPARATOR)
+    if not sep or not view or not feature:
+        raise UnknownFeatureError(
+            f"column {column!r} is not a feature column '<view>{COLUMN_SEPARATOR}<feature>'"
+        )
+    return f"{view}:{feature}"
 
 
 @dataclass(frozen=True)
@@ -99,6 +147,11 @@ class Feature:
         """The reference users write: ``view:feature``."""
         return f"{self.view}:{self.name}"
 
+    @property
+    def column(self) -> str:
+        """Its training-set column, ``view__feature`` (see `column_name`)."""
+        return column_name(self.ref)
+
 
 @dataclass(frozen=True)
 class FeatureView:
@@ -119,6 +172,8 @@ class FeatureView:
     description: str = ""
     unique_id: str = ""
     path: str = ""
+    #: dbt's checksum of the model's SQL (``manifest.json``), to notice changed views
+    checksum: str = ""
 
     @property
     def key_columns(self) -> tuple[str, ...]:
@@ -143,6 +198,9 @@ class FeatureService:
     features: tuple[str, ...]
     label: str | None = None
     description: str = ""
+    unique_id: str = ""
+    relation: str = ""
+    checksum: str = ""
 
 
 @dataclass
@@ -483,7 +541,13 @@ def _read_view(
         description=str(node.get("description", "")),
         unique_id=str(node.get("unique_id", "")),
         path=str(node.get("original_file_path", "")),
+        checksum=_checksum(node),
     )
+
+
+def _checksum(node: Mapping[str, Any]) -> str:
+    checksum = node.get("checksum")
+    return str(checksum.get("checksum", "")) if isinstance(checksum, Mapping) else ""
 
 
 def _read_service(
@@ -514,4 +578,7 @@ def _read_service(
         features=tuple(refs),
         label=str(label) if label else None,
         description=str(node.get("description", "")),
+        unique_id=str(node.get("unique_id", "")),
+        relation=str(node.get("relation_name") or node["name"]),
+        checksum=_checksum(node),
     )
