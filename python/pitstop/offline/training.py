@@ -7,10 +7,16 @@ registered in DuckDB under a fixed name, dbt compiles the macro against that
 name (``dbt compile --inline``), and the compiled query runs on a read-only
 connection to the project's DuckDB file. Compiled queries are cached per
 argument set, so repeated calls with the same shape pay for dbt only once.
+
+A spine given as a SQL string is **trusted input**: it runs as is on the
+project's DuckDB file (read-only, but DuckDB can still read and write other
+files, e.g. ``COPY ... TO`` or ``read_csv('/etc/...')``). Never pass SQL built
+from untrusted text; pass a DataFrame or an Arrow table instead.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -18,6 +24,7 @@ import pyarrow as pa
 
 from pitstop.errors import InvalidEntityKeyError, InvalidRequestError
 from pitstop.offline.compile import compile_macro, macro_call, session
+from pitstop.online.codec import INTEGER_TYPES
 from pitstop.registry import is_identifier, parse_ttl
 
 if TYPE_CHECKING:
@@ -28,8 +35,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SPINE_NAME",
+    "EmptySpineWarning",
     "compile_point_in_time_sql",
     "point_in_time_call",
+    "spine_timestamp_column",
     "training_set",
 ]
 
@@ -37,6 +46,11 @@ __all__ = [
 SPINE_NAME = "pitstop_spine"
 
 _TIMESTAMP_TYPES = (pa.types.is_timestamp, pa.types.is_date)
+
+
+class EmptySpineWarning(UserWarning):
+    """The spine has no rows, so the training set has none either (usually a
+    filter or a file that is not the one meant)."""
 
 
 def training_set(
@@ -65,6 +79,8 @@ def training_set(
         registry: its feature registry.
         spine: a pandas DataFrame, an Arrow table, or a SQL query (run on the
             project's DuckDB file) with the entity keys and a timestamp column.
+            A SQL string is trusted input: it runs as is (see the module
+            docstring); never build it from untrusted text.
         features: feature references, ``"view"`` or ``"view:feature"``.
         service: instead of ``features``, the name of a training model whose
             YAML lists them (``config.meta.pitstop.training_set.features``).
@@ -83,18 +99,28 @@ def training_set(
     Raises:
         InvalidRequestError: bad arguments (both or neither of features/service,
             no or several spine timestamps, unknown output).
-        InvalidEntityKeyError: the spine lacks a key column a view needs.
+        InvalidEntityKeyError: the spine lacks a key column a view needs, or an
+            integer key column holds a fractional number (42.5).
         UnknownServiceError, UnknownFeatureViewError, UnknownFeatureError:
             names the registry does not know.
         DbtError: dbt could not compile the join.
+
+    Warns:
+        EmptySpineWarning: the spine has no rows (the empty result is returned).
     """
 
     if output not in ("pandas", "arrow"):
         raise InvalidRequestError(f"output must be 'pandas' or 'arrow', got {output!r}")
     refs = _feature_refs(registry, features, service)
     table = _spine_table(project, spine)
-    timestamp = _spine_timestamp(table, spine_timestamp)
-    _check_keys(registry, refs, table.column_names, key_map)
+    timestamp = spine_timestamp_column(table, spine_timestamp)
+    _check_keys(registry, refs, table, key_map)
+    if table.num_rows == 0:
+        warnings.warn(
+            "the spine has no rows, so the training set is empty",
+            EmptySpineWarning,
+            stacklevel=3,
+        )
     # compile before connecting: dbt must not find the file open in this process
     sql = compile_point_in_time_sql(
         project,
@@ -218,11 +244,26 @@ def _spine_table(project: Project, spine: Any) -> pa.Table:
     )
 
 
-def _spine_timestamp(table: pa.Table, given: str | None) -> str:
+def spine_timestamp_column(
+    table: pa.Table, given: str | None, argument: str = "spine_timestamp"
+) -> str:
+    """The spine's timestamp column: ``given``, or the only timestamp (or date) column.
+
+    Args:
+        table: the spine.
+        given: the column the caller named, if any.
+        argument: how the caller names the choice in messages
+            (``spine_timestamp`` in Python, ``--timestamp`` on the command line).
+
+    Raises:
+        InvalidRequestError: ``given`` is not a column, or none was given and the
+            spine has no or several timestamp columns.
+    """
+    hint = f"{argument} COLUMN" if argument.startswith("-") else f"{argument}='<column>'"
     if given is not None:
         if given not in table.column_names:
             raise InvalidRequestError(
-                f"spine_timestamp {given!r} is not a spine column "
+                f"{argument} {given!r} is not a spine column "
                 f"(columns: {', '.join(table.column_names)})"
             )
         return given
@@ -231,8 +272,12 @@ def _spine_timestamp(table: pa.Table, given: str | None) -> str:
     ]
     if len(candidates) != 1:
         raise InvalidRequestError(
-            "pass spine_timestamp=: the spine has "
-            + (f"several timestamp columns ({', '.join(candidates)})" if candidates else "none")
+            f"pass {hint}: the spine has "
+            + (
+                f"several timestamp columns ({', '.join(candidates)})"
+                if candidates
+                else "no timestamp or date column"
+            )
         )
     return str(candidates[0])
 
@@ -240,20 +285,52 @@ def _spine_timestamp(table: pa.Table, given: str | None) -> str:
 def _check_keys(
     registry: Registry,
     refs: Sequence[str],
-    columns: Sequence[str],
+    table: pa.Table,
     key_map: Mapping[str, Mapping[str, str]] | None,
 ) -> None:
-    """Fail early, naming the view and the key, when the spine lacks a key column."""
+    """Fail early, naming the view and the key, when the spine lacks a key column
+    or holds a fractional number where the entity's key is an integer (42.5
+    would match nothing and silently give NULL features)."""
+    columns = table.column_names
+    checked: set[str] = set()
     for view, _ in registry.resolve(refs):
         mapping = (key_map or {}).get(view.name, {})
-        for key in view.key_columns:
-            column = mapping.get(key, key)
+        for key in view.entity.keys:
+            column = mapping.get(key.name, key.name)
             if column not in columns:
                 raise InvalidEntityKeyError(
-                    f"the spine has no column {column!r} for key {key!r} of feature view "
+                    f"the spine has no column {column!r} for key {key.name!r} of feature view "
                     f"'{view.name}' (spine columns: {', '.join(columns)}); add it or map "
-                    f"it with key_map={{'{view.name}': {{'{key}': '<spine column>'}}}}"
+                    f"it with key_map={{'{view.name}': {{'{key.name}': '<spine column>'}}}}"
                 )
+            if key.type in INTEGER_TYPES and column not in checked:
+                checked.add(column)
+                _check_integral(table.column(column), column, key.name, key.type, view.name)
+
+
+def _check_integral(values: pa.ChunkedArray, column: str, key: str, kind: str, view: str) -> None:
+    """Reject fractional or infinite values of a floating-point or decimal
+    column used as an integer key; NULL and NaN stay (no match, NULL features,
+    as pandas turns missing integers into NaN)."""
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_floating(values.type) or pa.types.is_decimal(values.type)):
+        return
+    present = values.drop_null()
+    if pa.types.is_floating(present.type):
+        present = present.filter(pc.invert(pc.is_nan(present)))
+        finite = pc.is_finite(present)
+    else:
+        finite = pc.is_valid(present)
+    bad = pc.or_(pc.invert(finite), pc.not_equal(present, pc.floor(present)))
+    if not pc.any(bad).as_py():
+        return
+    example = present.filter(bad)[0].as_py()
+    raise InvalidEntityKeyError(
+        f"spine column {column!r} holds {example!r}, but key {key!r} of feature view "
+        f"'{view}' is an integer ({kind}); a fractional key matches no entity. Use whole "
+        "numbers (or NULL) in that column"
+    )
 
 
 def _mapped_columns(key_map: Mapping[str, Mapping[str, str]] | None) -> list[str]:
