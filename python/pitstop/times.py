@@ -23,8 +23,8 @@ __all__ = [
 ]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"(\d+[smhdw])+")
-_PART = re.compile(r"(\d+)([smhdw])")
+_DURATION = re.compile(r"([0-9]+[smhdw])+")
+_PART = re.compile(r"([0-9]+)([smhdw])")
 # 10,000 days: longer TTLs are "forever" in practice, and every engine's
 # interval arithmetic (DuckDB's INT32 seconds among them) holds it
 MAX_TTL_SECONDS = 10_000 * 86_400
