@@ -67,34 +67,3 @@
         'features': features,
     }) }}
 {% endmacro %}
-
-
-{#-
-    A TTL such as '30d', '12h', '90m', '45s', '2w' or '1d12h' in seconds; none
-    for no TTL (absent, null or 'none'). Integers are taken as seconds.
--#}
-{% macro _ttl_seconds(ttl, model_name='?') %}
-    {#- the same language as pitstop.registry.parse_ttl: positive whole seconds
-        or <int><unit> segments; booleans, fractions and zero are errors -#}
-    {%- if ttl is none or ttl == 'none' -%}{{ return(none) }}{%- endif -%}
-    {%- set bad = "pitstop: model '" ~ model_name ~ "', field ttl: '" ~ ttl
-        ~ "' is not a positive duration like 30d, 12h, 90m, 45s, 2w or 1d12h" -%}
-    {%- if ttl is sameas true or ttl is sameas false -%}
-        {{ exceptions.raise_compiler_error(bad) }}
-    {%- endif -%}
-    {%- if ttl is number -%}
-        {%- if ttl != (ttl | int) or ttl <= 0 -%}{{ exceptions.raise_compiler_error(bad) }}{%- endif -%}
-        {{ return(ttl | int) }}
-    {%- endif -%}
-    {%- set units = {'s': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800} -%}
-    {%- set text = ttl | string | trim | lower -%}
-    {%- if not modules.re.fullmatch('(\\d+[smhdw])+', text) -%}
-        {{ exceptions.raise_compiler_error(bad) }}
-    {%- endif -%}
-    {%- set total = namespace(s=0) -%}
-    {%- for amount, unit in modules.re.findall('(\\d+)([smhdw])', text) -%}
-        {%- set total.s = total.s + (amount | int) * units[unit] -%}
-    {%- endfor -%}
-    {%- if total.s <= 0 -%}{{ exceptions.raise_compiler_error(bad) }}{%- endif -%}
-    {{ return(total.s) }}
-{% endmacro %}

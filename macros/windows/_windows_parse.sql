@@ -14,7 +14,9 @@
     {%- set parsed_windows = [] -%}
     {%- set labels = [] -%}
     {%- for window in windows -%}
-        {%- set seconds = pitstop._ttl_seconds(window, macro_name ~ ' windows') -%}
+        {%- set seconds = pitstop._ttl_seconds(window,
+            model.name if model is defined and model.name is defined else '?',
+            macro_name ~ ' windows') -%}
         {%- if seconds is none or seconds <= 0 -%}
             {{ exceptions.raise_compiler_error(macro_name ~ ": `windows` holds '" ~ window
                 ~ "', which is not a positive duration") }}
