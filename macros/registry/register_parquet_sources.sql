@@ -2,10 +2,14 @@
     In `parquet` mode (var pitstop_data), expose the Parquet folders written by
     `python -m pitstop.datagen` as views in schema `raw_parquet`, so the
     `payments` source reads them with the same table names as the seeds.
-    Runs as an on-run-start hook; emits nothing in `seeds` mode.
+    Runs as an on-run-start hook; emits nothing in `seeds` mode, and nothing
+    in a project that installs Pitstop as a package (unless it turns the demo
+    on with var pitstop_demo): package hooks run in the root project too.
 -#}
 {% macro register_parquet_sources() %}
-    {%- if var('pitstop_data', 'seeds') == 'parquet' -%}
+    {%- if not pitstop._demo_enabled() -%}
+        {{ return('') }}
+    {%- elif var('pitstop_data', 'seeds') == 'parquet' -%}
         {%- set folder = var('pitstop_parquet_dir') | replace("'", "''") -%}
         create schema if not exists raw_parquet;
         {% for table in ['customer_changes', 'merchants', 'transactions', 'chargebacks'] -%}
