@@ -40,7 +40,8 @@ setup: $(VENV)/.installed profiles.yml  ## create .venv with the locked dependen
 
 demo: setup  ## build the demo warehouse, registry, online store (SQLite) and a lookup
 	$(BIN)/dbt build
-	$(BIN)/dbt docs generate --quiet
+	# dbt docs with the feature registry in it (README, "The registry in dbt docs")
+	$(BIN)/pitstop docs --static
 	$(BIN)/pitstop features list
 	$(BIN)/pitstop materialize
 	# the demo data ends 2025-07-01: look up as of then, or TTLs expire everything

@@ -26,6 +26,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "materialize": ("pitstop.cli.online", "materialize_cmd"),
     "get": ("pitstop.cli.online", "get_cmd"),
     "history": ("pitstop.cli.history", "history_cmd"),
+    "docs": ("pitstop.cli.docs", "docs_cmd"),
 }
 
 

@@ -68,3 +68,100 @@ def features_describe(ctx: click.Context, view: str, as_json: bool) -> None:
     click.echo(f"{'features':>18}:")
     for feature in data["features"]:
         click.echo(f"{'':>20}{feature['name']} ({feature['type']}): {feature['description']}")
+
+
+@features.command("lineage")
+@click.argument("ref", metavar="VIEW[:FEATURE]")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def features_lineage(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """Where a feature comes from: its upstream columns, down to the sources.
+
+    Traced with sqlglot through the compiled SQL of every model (compiled
+    first when the manifest is stale). A column sqlglot cannot trace is marked
+    `unresolved` with the reason; no edge is guessed.
+
+    \b
+    Examples:
+      pitstop features lineage merchant_daily_stats:amount_sum_1d
+      pitstop features lineage customer_profile --json
+    """
+    from pitstop.registry.lineage import UNRESOLVED, LineageGraph
+
+    graph = LineageGraph.load(open_store(ctx).project)
+    trees = graph.feature(ref)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "ref": ref,
+                    "catalog": graph.has_catalog,
+                    "features": [
+                        {**tree.to_dict(), "sources": [r.to_dict() for r in tree.roots()]}
+                        for tree in trees
+                    ],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for index, tree in enumerate(trees):
+            if index:
+                click.echo("")
+            click.echo("\n".join(tree.lines()))
+    if not graph.has_catalog:
+        click.echo(
+            "note: target/catalog.json is missing: column types are unknown and source columns "
+            f"are known only by their use (run `pitstop docs`); {UNRESOLVED} marks what is not "
+            "traced",
+            err=True,
+        )
+
+
+@features.command("impact")
+@click.argument("target", metavar="SOURCE_OR_MODEL[.COLUMN]")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def features_impact(ctx: click.Context, target: str, as_json: bool) -> None:
+    """What breaks if a column (or a whole model or source) changes.
+
+    Lists the columns computed from it, the feature columns among them, the
+    feature services that use those features and the registered models (dbt
+    exposures) downstream. Downstream models whose lineage is unresolved are
+    listed too: they may use it.
+
+    \b
+    Examples:
+      pitstop features impact stg_payments__transactions.amount
+      pitstop features impact payments.transactions.transacted_at --json
+      pitstop features impact int_merchant_risk_events
+    """
+    from pitstop.registry.lineage import LineageGraph
+
+    graph = LineageGraph.load(open_store(ctx).project)
+    report = graph.impact(target)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    head = report["target"]
+    what = f"{head['name']}.{head['column']}" if head["column"] else head["name"]
+    click.echo(f"impact of {head['resource_type']} {what}:")
+    click.echo(f"  feature columns ({len(report['features'])}):")
+    for ref in report["features"]:
+        click.echo(f"    {ref}")
+    click.echo(f"  feature services ({len(report['services'])}):")
+    for service in report["services"]:
+        used = ", ".join(service["features"]) or "its own columns"
+        click.echo(f"    {service['name']}: {used}")
+    click.echo(f"  registered models ({len(report['registered_models'])}):")
+    for model in report["registered_models"]:
+        click.echo(f"    {model}")
+    others = [c for c in report["columns"] if not c["feature"]]
+    click.echo(f"  other columns ({len(others)}):")
+    for column in others:
+        click.echo(f"    {column['name']}.{column['column']}")
+    if report["unresolved_downstream"]:
+        click.echo(
+            "  downstream models with unresolved lineage (may be affected): "
+            + ", ".join(report["unresolved_downstream"])
+        )

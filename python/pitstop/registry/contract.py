@@ -11,7 +11,7 @@ and what is expected, so one `dbt parse` round fixes them all.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -34,6 +34,7 @@ __all__ = [
     "Registry",
     "column_name",
     "is_identifier",
+    "own_description",
     "parse_ttl",
     "ref_from_column",
 ]
@@ -58,6 +59,11 @@ SERVICE_FIELDS = frozenset({"training_set"})
 KINDS = ("event", "scd2", "snapshot")
 _DEFAULT_VALID_TO = {"scd2": "valid_to", "snapshot": "dbt_valid_to"}
 _IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+#: where the block `pitstop docs` renders into a model description starts: a
+#: Markdown link definition, which renders as nothing (dbt docs escapes HTML, so
+#: an HTML comment would show), after a `***` rule that ends the paragraph
+#: before it; `own_description` cuts there
+GENERATED_MARKER = "[//]: # (pitstop:generated)"
 #: joins view and feature in training-set columns (the PIT macro's ``naming='prefixed'``)
 COLUMN_SEPARATOR = "__"
 
@@ -246,7 +252,9 @@ class Registry:
             if "training_set" in meta:
                 service_nodes.append((node, meta))
                 continue
-            view = _read_view(node, meta, entities, catalog, where, problems)
+            view = _read_view(
+                node, meta, entities, catalog, where, problems, groups=manifest.get("groups")
+            )
             if view is not None:
                 views[view.name] = view
         services: dict[str, FeatureService] = {}
@@ -411,6 +419,7 @@ def _read_view(
     catalog: Mapping[str, Any] | None,
     where: str,
     problems: list[str],
+    groups: Mapping[str, Any] | None = None,
 ) -> FeatureView | None:
     start = len(problems)
 
@@ -480,13 +489,8 @@ def _read_view(
     online = meta.get("online", False)
     if not isinstance(online, bool):
         bad("online", f"expected true or false, got {online!r}")
-    owner = meta.get("owner")
-    if not isinstance(owner, str) or not owner.strip():
-        bad("owner", "missing; name the team or person who owns the view")
-    tags = meta.get("tags", [])
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        bad("tags", f"expected a list of strings, got {tags!r}")
-        tags = []
+    owner = _owner(node, meta, groups, bad)
+    tags = _tags(node, meta, bad)
 
     types = _column_types(node, catalog)
     non_features = {*(entity.key_columns if entity else ()), timestamp, created, valid_to}
@@ -532,17 +536,84 @@ def _read_view(
         created_timestamp=created,
         ttl=ttl,
         online=bool(online),
-        owner=str(owner),
-        tags=tuple(tags),
+        owner=owner,
+        tags=tags,
         kind=str(kind),
         valid_to=valid_to,
         features=features,
         relation=str(node.get("relation_name") or view_name),
-        description=str(node.get("description", "")),
+        description=own_description(node),
         unique_id=str(node.get("unique_id", "")),
         path=str(node.get("original_file_path", "")),
         checksum=_checksum(node),
     )
+
+
+def own_description(node: Mapping[str, Any]) -> str:
+    """The model's description as written: without the block `pitstop docs`
+    generates into it (from `GENERATED_MARKER` on), which repeats the registry."""
+    text = str(node.get("description") or "")
+    if GENERATED_MARKER not in text:
+        return text
+    return text.split(GENERATED_MARKER, 1)[0].rstrip().removesuffix("***").rstrip()
+
+
+def _owner(
+    node: Mapping[str, Any],
+    meta: Mapping[str, Any],
+    groups: Mapping[str, Any] | None,
+    bad: Callable[[str, str], None],
+) -> str:
+    """The owner: the email (else name) of the owner of the model's dbt group,
+    which dbt docs shows as OWNER, or ``meta.pitstop.owner`` for a model in no
+    group. One place only: both set is an error."""
+    group = node.get("group") or (node.get("config") or {}).get("group")
+    in_meta = meta.get("owner")
+    if group:
+        found = next(
+            (g for g in (groups or {}).values() if g.get("name") == group),
+            None,
+        )
+        contact = (found or {}).get("owner") or {}
+        owner = str(contact.get("email") or contact.get("name") or "")
+        if in_meta is not None:
+            bad(
+                "owner",
+                f"set twice: by dbt group '{group}' and by meta.pitstop.owner; remove "
+                "meta.pitstop.owner (the group's owner is what dbt docs shows)",
+            )
+        elif not owner:
+            bad("owner", f"dbt group '{group}' has no owner email or name")
+        return owner
+    if not isinstance(in_meta, str) or not in_meta.strip():
+        bad(
+            "owner",
+            "missing; put the model in a dbt group with an owner (dbt docs shows it) or "
+            "name the team or person in meta.pitstop.owner",
+        )
+        return ""
+    return in_meta
+
+
+def _tags(
+    node: Mapping[str, Any], meta: Mapping[str, Any], bad: Callable[[str, str], None]
+) -> tuple[str, ...]:
+    """The tags: dbt's own ``tags`` (shown in dbt docs and usable in selectors),
+    or ``meta.pitstop.tags`` for a model without any. Both set is an error."""
+    native = [str(t) for t in (node.get("tags") or (node.get("config") or {}).get("tags") or [])]
+    if "tags" not in meta:
+        return tuple(native)
+    tags = meta["tags"]
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        bad("tags", f"expected a list of strings, got {tags!r}")
+        return ()
+    if native:
+        bad(
+            "tags",
+            f"set twice: dbt tags {native} and meta.pitstop.tags {tags}; keep dbt's tags "
+            "(dbt docs shows them)",
+        )
+    return tuple(tags)
 
 
 def _checksum(node: Mapping[str, Any]) -> str:
@@ -577,7 +648,7 @@ def _read_service(
         name=str(node["name"]),
         features=tuple(refs),
         label=str(label) if label else None,
-        description=str(node.get("description", "")),
+        description=own_description(node),
         unique_id=str(node.get("unique_id", "")),
         relation=str(node.get("relation_name") or node["name"]),
         checksum=_checksum(node),
