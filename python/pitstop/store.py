@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from pitstop.models.feature_model import FeatureAwareModel
+    from pitstop.models.log import LoggedModel
     from pitstop.online.base import OnlineStore
     from pitstop.online.lookup import OnlineFeatures, OnlineLookup
     from pitstop.online.materialize import MaterializeResult, Progress
@@ -166,3 +168,24 @@ class FeatureStore:
             get = _get_online = get_online_features
         online = self._online or self.online
         return get(online, features, service, entities, entity_rows, as_of)
+
+    def log_model(self, model: Any, *, service: str, **options: Any) -> LoggedModel:
+        """Log (and register) a feature-aware model; see `pitstop.models.log.log_model`."""
+        from pitstop.models.log import log_model
+
+        return log_model(
+            model, service=service, project=self.project, registry=self.registry, **options
+        )
+
+    def load_model(self, ref: str) -> FeatureAwareModel:
+        """A registered model that predicts from entity keys, checked against this
+        project; see `pitstop.models.load_model`."""
+        from pitstop.models import load_model
+
+        return load_model(ref, online=self.online, project=self.project)
+
+    def score(self, ref: str, spine: pd.DataFrame | pa.Table, **options: Any) -> pd.DataFrame:
+        """Batch-score a spine with point-in-time features; see `pitstop.models.scoring.score`."""
+        from pitstop.models.scoring import score
+
+        return score(ref, spine, self.project, self.registry, **options)

@@ -27,6 +27,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "get": ("pitstop.cli.online", "get_cmd"),
     "history": ("pitstop.cli.history", "history_cmd"),
     "docs": ("pitstop.cli.docs", "docs_cmd"),
+    "models": ("pitstop.cli.models", "models"),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -58,16 +59,41 @@ def features_describe(ctx: click.Context, view: str, as_json: bool) -> None:
     """
     from pitstop.registry import view_dict
 
-    data = view_dict(open_store(ctx).registry.view(view))
+    store = open_store(ctx)
+    data = view_dict(store.registry.view(view))
+    data["models"] = _models_using(store.project, view)
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
     for key, value in data.items():
-        if key != "features":
+        if key not in ("features", "models"):
             click.echo(f"{key:>18}: {value}")
     click.echo(f"{'features':>18}:")
     for feature in data["features"]:
         click.echo(f"{'':>20}{feature['name']} ({feature['type']}): {feature['description']}")
+    click.echo(f"{'models':>18}:{'' if data['models'] else ' none registered'}")
+    for model in data["models"]:
+        aliases = " ".join(f"@{a}" for a in model["aliases"])
+        click.echo(
+            f"{'':>20}{model['name']} v{model['version']} (service "
+            f"{model['feature_service']}) {aliases}".rstrip()
+        )
+
+
+def _models_using(project: Any, view: str) -> list[dict[str, Any]]:
+    """Registered model versions reading ``view`` (MLflow's registry); an
+    unreachable registry is a note on stderr, not a failed describe."""
+    from pitstop.errors import PitstopError
+    from pitstop.models.catalog import models_using_view
+
+    try:
+        return [
+            {k: v[k] for k in ("name", "version", "aliases", "feature_service", "run_id")}
+            for v in models_using_view(view, project)
+        ]
+    except PitstopError as exc:
+        click.echo(f"note: registered models unknown: {exc}", err=True)
+        return []
 
 
 @features.command("lineage")

@@ -41,6 +41,7 @@ __all__ = [
     "ColumnDrift",
     "DriftReport",
     "compare",
+    "html_page",
     "psi",
     "training_stats",
 ]
@@ -227,19 +228,13 @@ class DriftReport:
 
     def to_html(self) -> str:
         """A self-contained HTML page: the table and one overlaid histogram per column."""
+        return html_page([self])
+
+    def html_section(self) -> str:
+        """This report's table and histograms (a part of `html_page`)."""
         parts = [
-            "<!doctype html><meta charset='utf-8'>",
-            f"<title>Drift: {html.escape(self.model)}</title>",
-            "<style>body{font:14px system-ui,sans-serif;margin:2em}"
-            "table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd;"
-            "text-align:right}td:first-child,th:first-child{text-align:left}"
-            ".drift{color:#b00020;font-weight:bold}.chart{display:inline-block;margin:1em}"
-            "</style>",
-            f"<h1>Drift of {html.escape(self.model)}</h1>",
-            f"<p>Now: {html.escape(self.source)}, {self.rows_current} rows; training: "
-            f"{self.rows_training} rows. Flagged when PSI &gt; {PSI_THRESHOLD}, the null rate "
-            f"moved by more than {NULL_RATE_THRESHOLD}, or KS &gt; {KS_THRESHOLD} with "
-            f"p &lt; {KS_PVALUE}.</p>",
+            f"<h2>Now: {html.escape(self.source)}</h2>",
+            f"<p>{self.rows_current} rows now; {self.rows_training} rows in training.</p>",
             "<table><tr><th>column</th><th>PSI</th><th>null rate training</th>"
             "<th>null rate now</th><th>KS</th><th>KS p</th><th></th></tr>",
         ]
@@ -255,10 +250,29 @@ class DriftReport:
                 f"<td>{_fmt(c.ks_statistic)}</td><td>{_fmt(c.ks_pvalue, 'g')}</td>"
                 f"<td>{flag}</td></tr>"
             )
-        parts.append("</table><h2>Training (blue) vs now (orange)</h2>")
-        for c in self.columns:
-            parts.append(_histogram_svg(c))
-        return "\n".join(parts) + "\n"
+        parts.append("</table><p>Training (blue) vs now (orange):</p>")
+        parts.extend(_histogram_svg(c) for c in self.columns)
+        return "\n".join(parts)
+
+
+def html_page(reports: Sequence[DriftReport]) -> str:
+    """One self-contained HTML page for several reports of the same model
+    (e.g. the online snapshot and an offline window)."""
+    model = reports[0].model if reports else ""
+    parts = [
+        "<!doctype html><meta charset='utf-8'>",
+        f"<title>Drift: {html.escape(model)}</title>",
+        "<style>body{font:14px system-ui,sans-serif;margin:2em}"
+        "table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd;"
+        "text-align:right}td:first-child,th:first-child{text-align:left}"
+        ".drift{color:#b00020;font-weight:bold}.chart{display:inline-block;margin:1em}"
+        "</style>",
+        f"<h1>Drift of {html.escape(model)}</h1>",
+        f"<p>A column is flagged when PSI &gt; {PSI_THRESHOLD}, its null rate moved by more "
+        f"than {NULL_RATE_THRESHOLD}, or KS &gt; {KS_THRESHOLD} with p &lt; {KS_PVALUE}.</p>",
+    ]
+    parts.extend(report.html_section() for report in reports)
+    return "\n".join(parts) + "\n"
 
 
 def _fmt(value: float | None, spec: str = ".3f") -> str:

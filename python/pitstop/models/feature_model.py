@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pitstop.errors import InvalidEntityKeyError, InvalidRequestError, OnlineStoreError
 from pitstop.models.spec import ModelFeatureSpec
-from pitstop.models.tracking import client, mlflow_errors, mlflow_settings, parse_model_ref
+from pitstop.models.tracking import client, mlflow_errors, mlflow_settings
 from pitstop.registry.contract import ref_from_column
 
 if TYPE_CHECKING:
@@ -263,34 +263,27 @@ def load_model(
             reads (the message names each change).
         OnlineStoreError: the online store is unreachable or not materialized.
     """
-    from pitstop.models.loading import load_pyfunc
+    from pitstop.models.loading import load_version
 
-    parsed = parse_model_ref(ref)
-    settings = mlflow_settings(project)
-    mlflow_client = client(settings)
-    with mlflow_errors(f"model {parsed}"):
-        if parsed.alias is not None:
-            version = mlflow_client.get_model_version_by_alias(parsed.name, parsed.alias)
-        else:
-            version = mlflow_client.get_model_version(parsed.name, str(parsed.version))
-    wrapper = load_pyfunc(settings, parsed.name, str(version.version))
-    spec = wrapper.spec
+    loaded = load_version(mlflow_settings(project), ref)
+    spec = loaded.spec
     if project is not None:
         from pitstop.registry import Registry
 
         spec.check_against_registry(Registry.load(project))
     if online is None:
         online = default_online(project)
-    snapshot = online.snapshot if online.snapshot is not None else online.reload()
+    # the store may have been materialized since its snapshot was cached
+    snapshot = online.reload()
     spec.check_against_online(snapshot)
     return FeatureAwareModel(
-        wrapper.model,
+        loaded.model,
         spec,
         online,
-        name=parsed.name,
-        version=str(version.version),
-        alias=parsed.alias,
-        run_id=version.run_id,
+        name=loaded.name,
+        version=loaded.version,
+        alias=loaded.alias,
+        run_id=loaded.run_id,
     )
 
 

@@ -18,7 +18,7 @@ service and the training frame. What gets recorded:
 from __future__ import annotations
 
 import subprocess
-import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from mlflow.data.dataset_source import DatasetSource
 
 from pitstop.errors import InvalidRequestError
+from pitstop.models.catalog import TAG_COMMIT, TAG_SERVICE, TAG_SERVICE_ID, TAG_VIEWS
 from pitstop.models.spec import ModelFeature, ModelFeatureSpec, ModelView, RequestColumn
 from pitstop.models.tracking import client, mlflow_errors, mlflow_settings, using
 from pitstop.registry.contract import column_name
@@ -40,11 +41,6 @@ if TYPE_CHECKING:
     from pitstop.registry import Registry
 
 __all__ = ["DbtModelSource", "LoggedModel", "default_pip_requirements", "log_model"]
-
-TAG_SERVICE = "pitstop.feature_service"
-TAG_VIEWS = "pitstop.feature_views"
-TAG_SERVICE_ID = "pitstop.service_unique_id"
-TAG_COMMIT = "pitstop.git_commit"
 
 
 class DbtModelSource(DatasetSource):  # type: ignore[misc]
@@ -130,6 +126,16 @@ def default_pip_requirements(model: Any) -> list[str]:
         except metadata.PackageNotFoundError:
             continue
     return out
+
+
+def _signature() -> Any:
+    """No input schema (rows hold keys, request columns and optional overrides,
+    checked by the model itself), and one param: ``as_of``, the TTL clock as
+    ISO-8601 text; without a params schema MLflow drops it silently."""
+    from mlflow.models.signature import ModelSignature
+    from mlflow.types.schema import ParamSchema, ParamSpec
+
+    return ModelSignature(inputs=None, params=ParamSchema([ParamSpec("as_of", "string", None)]))
 
 
 def _git_commit(root: Path) -> str | None:
@@ -374,7 +380,14 @@ def log_model(
         list(pip_requirements) if pip_requirements is not None else default_pip_requirements(model)
     )
     settings = mlflow_settings(project)
-    with mlflow_errors("logging the model"), using(settings) as experiment_id:
+    with (
+        mlflow_errors("logging the model"),
+        using(settings) as experiment_id,
+        warnings.catch_warnings(),
+    ):
+        # MLflow's hints about type hints and integer columns do not apply: the
+        # pyfunc takes entity rows, and the frame's types live in the feature spec
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow(\.|$)")
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
             mlflow.set_tags(run_tags)
             if params:
@@ -391,15 +404,15 @@ def log_model(
             mlflow.log_dict(spec.to_json(), "pitstop/feature_spec.json")
             if stats is not None:
                 mlflow.log_dict(stats, "pitstop/training_stats.json")
-            with tempfile.TemporaryDirectory():
-                info = mlflow.pyfunc.log_model(
-                    name=name,
-                    python_model=PitstopModel(model, spec.dumps()),
-                    pip_requirements=requirements,
-                    registered_model_name=registered_model_name,
-                    metadata={"pitstop": {"feature_service": spec.service, "feature_views": views}},
-                    await_registration_for=0,
-                )
+            info = mlflow.pyfunc.log_model(
+                name=name,
+                signature=_signature(),
+                python_model=PitstopModel(model, spec.dumps()),
+                pip_requirements=requirements,
+                registered_model_name=registered_model_name,
+                metadata={"pitstop": {"feature_service": spec.service, "feature_views": views}},
+                await_registration_for=0,
+            )
         version = info.registered_model_version
         if registered_model_name is not None and version is not None:
             mlflow_client = client(settings)

@@ -48,7 +48,9 @@ class PitstopModel(PythonModel):  # type: ignore[misc]
     def spec(self) -> ModelFeatureSpec:
         return ModelFeatureSpec.loads(self.spec_json)
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+    # model_input is left unannotated on purpose: MLflow reads the annotation as
+    # an input schema hint and warns about (and rejects) a plain `Any`
+    def predict(self, context: Any, model_input, params: dict[str, Any] | None = None) -> Any:  # type: ignore[no-untyped-def]
         """Predictions for a DataFrame (or list of dicts) of entity keys; param
         ``as_of`` (ISO-8601 text or datetime) sets the TTL clock."""
         from pitstop.models.feature_model import FeatureAwareModel

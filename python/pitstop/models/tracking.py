@@ -47,6 +47,7 @@ __all__ = [
     "mlflow_errors",
     "mlflow_settings",
     "parse_model_ref",
+    "server_command",
     "using",
 ]
 
@@ -62,8 +63,17 @@ DEFAULT_EXPERIMENT = "pitstop"
 _DB = ".pitstop/mlflow.db"
 _ARTIFACTS = ".pitstop/mlartifacts"
 _NAME_RE = re.compile(r"[A-Za-z0-9_.\-]+")
+# MLflow's REST client: "API request to http://host:port/api/2.0/... failed with
+# exception ... Max retries exceeded ..." when nothing answers
+_UNREACHABLE = re.compile(
+    r"API request to (\S+?)/api/\S* failed with exception .*(?:Max retries exceeded|"
+    r"Failed to establish|Connection refused|timed out)",
+    re.DOTALL,
+)
 _lock = threading.RLock()
 _URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+_clients: dict[str, MlflowClient] = {}
+_experiments: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)
@@ -84,9 +94,15 @@ class MlflowSettings:
     @property
     def sqlite_path(self) -> Path | None:
         """The database file of a ``sqlite:///`` store (None for servers)."""
-        if not self.tracking_uri.startswith("sqlite:///"):
-            return None
-        return Path(unquote(urlparse(self.tracking_uri).path))
+        return _sqlite_path(self.tracking_uri)
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    """``sqlite:////abs/file.db`` -> ``/abs/file.db`` (SQLAlchemy's form: three
+    slashes, then the path, which is relative unless it starts with one more)."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return Path(unquote(urlparse(uri).path[1:]))
 
 
 def mlflow_settings(project: Project | None = None) -> MlflowSettings:
@@ -141,13 +157,16 @@ def mlflow_settings(project: Project | None = None) -> MlflowSettings:
         if not path.is_absolute() and "://" not in str(artifact_root):
             path = (root or Path.cwd()) / path
             artifact_root = str(path)
-    elif uri.startswith("sqlite:///"):
-        # a SQLite store keeps its artifacts next to it, absolute
-        artifact_root = str(Path(unquote(urlparse(uri).path)).parent / "mlartifacts")
     elif uri.startswith("sqlite:"):
-        raise ProjectError(
-            f"MLflow tracking URI {uri!r}: use an absolute SQLite URI, sqlite:////abs/path.db"
-        )
+        db_path = _sqlite_path(uri)
+        if db_path is None or not db_path.is_absolute():
+            # relative to whatever folder a command runs in: a second, empty store
+            raise ProjectError(
+                f"MLflow tracking URI {uri!r}: use an absolute SQLite URI, "
+                "sqlite:////abs/path/mlflow.db"
+            )
+        # a SQLite store keeps its artifacts next to it, absolute
+        artifact_root = str(db_path.parent / "mlartifacts")
     return MlflowSettings(uri, str(artifact_root) if artifact_root else None, experiment)
 
 
@@ -173,6 +192,12 @@ def mlflow_errors(what: str) -> Iterator[None]:
                 raise ModelNotFoundError(f"{what}: {message}") from None
             if code == "INVALID_PARAMETER_VALUE" and "not found" in message.lower():
                 raise ModelNotFoundError(f"{what}: {message}") from None
+            server = _UNREACHABLE.search(exc.message)
+            if server is not None:
+                raise ModelRegistryError(
+                    f"{what}: the MLflow tracking server {server.group(1)} is unreachable "
+                    "(is it running? MLFLOW_TRACKING_URI or var pitstop_mlflow names it)"
+                ) from None
             raise ModelRegistryError(f"{what}: {message}") from None
         if isinstance(exc, (OSError, ConnectionError)) or type(exc).__module__.startswith(
             ("requests", "urllib3", "sqlalchemy")
@@ -199,24 +224,39 @@ def _prepare(settings: MlflowSettings) -> None:
 
 def client(settings: MlflowSettings) -> MlflowClient:
     """An `MlflowClient` for ``settings`` (tracking and registry on the same URI)."""
+    cached = _clients.get(settings.tracking_uri)
+    if cached is not None:
+        return cached
     from mlflow import MlflowClient
 
     _prepare(settings)
     with mlflow_errors(f"opening the MLflow store {settings.tracking_uri}"):
-        return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+        made = MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+    # one client per store and process: a server polls alias_version often
+    _clients[settings.tracking_uri] = made
+    return made
 
 
 def experiment_id(settings: MlflowSettings) -> str:
     """The id of the settings' experiment, created with the absolute artifact root."""
+    key = (settings.tracking_uri, settings.experiment)
+    known = _experiments.get(key)
+    if known is not None:
+        return known
     mlflow_client = client(settings)
     with mlflow_errors(f"opening experiment '{settings.experiment}'"):
         found = mlflow_client.get_experiment_by_name(settings.experiment)
         if found is not None:
-            return str(found.experiment_id)
-        location = Path(settings.artifact_root).as_uri() if settings.artifact_root else None
-        if settings.artifact_root and "://" in settings.artifact_root:
-            location = settings.artifact_root
-        return str(mlflow_client.create_experiment(settings.experiment, artifact_location=location))
+            made = str(found.experiment_id)
+        else:
+            location = Path(settings.artifact_root).as_uri() if settings.artifact_root else None
+            if settings.artifact_root and "://" in settings.artifact_root:
+                location = settings.artifact_root
+            made = str(
+                mlflow_client.create_experiment(settings.experiment, artifact_location=location)
+            )
+    _experiments[key] = made
+    return made
 
 
 @contextmanager
@@ -300,3 +340,28 @@ def parse_model_ref(ref: str, allow_bare: bool = False) -> ModelRef:
             f"or NAME/VERSION (e.g. {name}/1)"
         )
     return ModelRef(name=name, alias=alias if at else None, version=version)
+
+
+def server_command(settings: MlflowSettings, port: int = 5000) -> list[str]:
+    """``mlflow server`` on ``settings``' store, on 127.0.0.1 with one worker
+    (``mlflow ui`` defaults to 4 workers, which took 26 s to become healthy on
+    a 2-core machine)."""
+    import sys
+
+    mlflow_bin = Path(sys.executable).with_name("mlflow")
+    command = [
+        str(mlflow_bin),
+        "server",
+        "--backend-store-uri",
+        settings.tracking_uri,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(int(port)),
+        "--workers",
+        "1",
+    ]
+    if settings.artifact_root:
+        root = settings.artifact_root
+        command += ["--default-artifact-root", root if "://" in root else Path(root).as_uri()]
+    return command
