@@ -1104,11 +1104,15 @@ def _has_compiled_sql(manifest: Mapping[str, Any]) -> bool:
 
 def _stamp(project: Project) -> list[Any]:
     """What the cache is valid for: the artifacts' sizes and mtimes, the project
-    file (entities) and the tracer version."""
-    import sqlglot
+    file (entities) and the tracer: this module and the installed sqlglot, by
+    their files (importing sqlglot would cost more than the whole cached answer)."""
+    import importlib.util
 
-    stamp: list[Any] = [_CACHE_VERSION, str(getattr(sqlglot, "__version__", "?"))]
+    spec = importlib.util.find_spec("sqlglot")
+    stamp: list[Any] = [_CACHE_VERSION]
     for path in (
+        Path(__file__),
+        Path(spec.origin) if spec is not None and spec.origin else Path("sqlglot"),
         project.manifest_path,
         project.target_path / "catalog.json",
         project.root / "dbt_project.yml",
