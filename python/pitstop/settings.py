@@ -27,6 +27,11 @@ ENV_VARS: dict[str, str] = {
         "tests only: the named fault point at which a run stops and waits to be killed"
     ),
     "PITSTOP_FAULT_FILE": "tests only: file touched when PITSTOP_FAULT is reached",
+    "PITSTOP_SERVE_TOKENS": (
+        "pitstop serve: API tokens as `NAME SHA256 [GROUP,...]` entries separated by ; or "
+        "newlines (hashes only, never the tokens)"
+    ),
+    "PITSTOP_SERVE_TOKENS_FILE": "pitstop serve: a file of such token entries, one per line",
     "DBT_PROFILES_DIR": "dbt's own: where profiles.yml is (default: the project root)",
     "DBT_TARGET_PATH": "dbt's own: the target directory (default: target-path of the project)",
     "MLFLOW_TRACKING_URI": "MLflow's own: the tracking server or database",

@@ -28,6 +28,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("pitstop.cli.history", "history_cmd"),
     "docs": ("pitstop.cli.docs", "docs_cmd"),
     "models": ("pitstop.cli.models", "models"),
+    "serve": ("pitstop.cli.serve", "serve_cmd"),
 }
 
 
