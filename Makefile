@@ -12,6 +12,8 @@ UV_VERSION := 0.13.8
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
+# Spark (the `spark` dbt target) binds to loopback only
+export SPARK_LOCAL_IP := 127.0.0.1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DBT_PROFILES_DIR := $(ROOT)
 export UV_COMPILE_BYTECODE := 1
@@ -20,7 +22,7 @@ export PATH := $(BIN):$(PATH)
 
 UV := $(shell command -v uv 2>/dev/null || echo $(ROOT)/.tools/bin/uv)
 
-.PHONY: help setup demo test lint dbt-ci integration pytest bench-feast bench-pit bench-history bench-online clean
+.PHONY: help setup demo test lint dbt-ci integration pytest dbt-spark integration-spark bench-feast bench-pit bench-history bench-online clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -62,9 +64,20 @@ integration: setup  ## the macro integration-test project
 	cd integration_tests && DBT_PROFILES_DIR=. $(BIN)/dbt deps --quiet
 	cd integration_tests && rm -f target/integration_tests.duckdb && DBT_PROFILES_DIR=. $(BIN)/dbt build
 
-pytest: setup  ## the Python test suite
+pytest: setup  ## the Python test suite (tests/test_spark.py builds on Spark too)
 	scripts/ensure-redis.sh
+	scripts/ensure-java.sh
 	$(BIN)/pytest
+
+dbt-spark: setup  ## dbt build on the spark target (local[*]; PITSTOP_SPARK_MASTER for a cluster)
+	scripts/ensure-java.sh
+	$(BIN)/dbt build --target spark --target-path target/spark/dbt
+
+integration-spark: setup  ## the macro integration-test project on Spark
+	scripts/ensure-java.sh
+	cd integration_tests && DBT_PROFILES_DIR=. $(BIN)/dbt deps --quiet
+	cd integration_tests && rm -rf target/spark && DBT_PROFILES_DIR=. $(BIN)/dbt build \
+		--target spark --target-path target/spark/dbt
 
 test: lint dbt-ci integration pytest  ## every check: lint, dbt build (ci), integration tests, pytest
 

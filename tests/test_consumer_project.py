@@ -178,7 +178,7 @@ def _check_training_set_materialize_get(
         ("dev-z", datetime(2025, 3, 2, 9, 0), None, None, None),
     ]
 
-    materialized = _pitstop(consumer, "materialize", extra_env=extra_env)
+    materialized = _pitstop(consumer, "materialize", "--full-refresh", extra_env=extra_env)
     assert materialized.returncode == 0, materialized.stderr
     assert "3 entities written" in materialized.stdout + materialized.stderr
     assert (consumer / "target" / "online.sqlite").is_file()
@@ -204,16 +204,6 @@ def _check_training_set_materialize_get(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "python/pitstop/project.py, Project.duckdb_path: without PITSTOP_DUCKDB_PATH "
-        "the CLI reads <project>/pitstop.duckdb (dev) or <project>/target/<target>.duckdb, "
-        "the defaults of Pitstop's own profiles.example.yml, instead of the path in the "
-        "consumer's profile (target/device_fleet.duckdb): training-set and materialize "
-        "fail with '<project>/pitstop.duckdb does not exist; build the project first'"
-    ),
-)
 def test_cli_uses_the_database_of_the_consumer_profile(consumer: Path, spine: Path) -> None:
     _check_training_set_materialize_get(consumer, spine, extra_env=None)
 

@@ -8,6 +8,7 @@ file that dbt writes is the one the Python side reads.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from functools import cached_property
@@ -26,6 +27,11 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
+# {{ env_var('NAME') }} or {{ env_var('NAME', 'default') }} in a profile
+_ENV_VAR = re.compile(
+    r"\{\{\s*env_var\(\s*['\"]([A-Za-z_][A-Za-z0-9_]*)['\"]\s*"
+    r"(?:,\s*['\"]([^'\"]*)['\"]\s*)?\)\s*\}\}"
+)
 # files whose change makes target/manifest.json stale
 _MANIFEST_INPUTS = ("models", "macros", "snapshots", "analyses", "seeds", "tests")
 _MANIFEST_SUFFIXES = {".sql", ".yml", ".yaml", ".md", ".csv"}
@@ -102,17 +108,36 @@ class Project:
     def duckdb_path(self) -> Path:
         """The DuckDB file dbt builds into for this target.
 
-        ``PITSTOP_DUCKDB_PATH`` wins; otherwise the defaults written in
+        ``PITSTOP_DUCKDB_PATH`` wins; then the ``path`` of the target's output in
+        the project's ``profiles.yml`` (``env_var(...)`` rendered, relative paths
+        taken from the project root, as the Makefile runs dbt there); when the
+        profile cannot be read that way, the defaults of
         ``profiles.example.yml``: ``pitstop.duckdb`` for ``dev`` and
         ``target/<target>.duckdb`` for any other target.
         """
-        configured = env("PITSTOP_DUCKDB_PATH")
+        configured = env("PITSTOP_DUCKDB_PATH") or self._profile_duckdb_path()
         if configured:
             path = Path(configured)
             return path if path.is_absolute() else self.root / path
         if self.target in (None, "dev"):
             return self.root / "pitstop.duckdb"
         return self.root / "target" / f"{self.target}.duckdb"
+
+    def _profile_duckdb_path(self) -> str | None:
+        """The DuckDB path the project's profile declares for this target, if plain."""
+        try:
+            profiles = yaml.safe_load((self.profiles_dir / "profiles.yml").read_text())
+            profile = profiles[str(self.dbt_project.get("profile", self.name))]
+            output = profile["outputs"][self.target or profile.get("target", "dev")]
+        except (OSError, yaml.YAMLError, KeyError, TypeError):
+            return None
+        raw = output.get("path") if isinstance(output, dict) else None
+        if output.get("type") != "duckdb" or not isinstance(raw, str):
+            return None
+        rendered = _ENV_VAR.sub(lambda m: os.environ.get(m[1]) or m[2] or "", raw)
+        if "{" in rendered or not rendered.strip() or rendered.strip() == ":memory:":
+            return None
+        return rendered.strip()
 
     @property
     def manifest_path(self) -> Path:
