@@ -588,3 +588,20 @@ def test_cli_hash_token_and_config_errors(monkeypatch: pytest.MonkeyPatch) -> No
     assert result.exit_code == 1
     assert "Error: ServeConfigError" in result.output
     assert "my-plain-secret" not in result.output
+
+
+def test_redis_store_serves_too(served: dict[str, Any], redis_server: str) -> None:
+    import redis
+
+    redis.Redis.from_url(redis_server).flushdb()
+    materialize(served["root"], {**served["env"], "PITSTOP_ONLINE_STORE": redis_server})
+    store = get_online_store({"type": "redis", "url": redis_server})
+    app = create_app(ServeSettings(), StateLoader(Project(served["root"]), store))
+    with TestClient(app) as client:
+        response = client.post(
+            FEAST,
+            json={"features": ["customer_v:tag"], "entities": {"customer_id": [1, 3, 99]}},
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["results"][1]["statuses"] == ["PRESENT", "NULL_VALUE", "NOT_FOUND"]
+        assert client.get("/ready").json()["checks"]["online_store"] == "ok"

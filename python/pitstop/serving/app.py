@@ -250,6 +250,8 @@ class App:
                 continue
             for _ in swapped:
                 self.metrics.reload("model")
+            if swapped:
+                self.cache = {}  # the registry routes list the served versions
 
     # -- helpers for the resources -------------------------------------------
 
