@@ -49,6 +49,7 @@ demo: setup  ## build the demo warehouse, registry, online store (SQLite) and a 
 	# the demo data ends 2025-07-01: look up as of then, or TTLs expire everything
 	$(BIN)/pitstop get customer_id=42 merchant_id=7 --service fraud_training_set \
 		--as-of 2025-07-01
+	$(BIN)/pitstop models demo  # MLflow: train, register, promote, predict by key, drift (README, "Models on MLflow")
 
 lint: setup  ## ruff, mypy, sqlfluff
 	$(BIN)/ruff check python tests bench

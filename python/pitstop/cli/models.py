@@ -36,12 +36,13 @@ def _json(value: Any) -> str:
 
 
 def _quiet_mlflow() -> None:
-    """MLflow's INFO lines (database migrations, 'Created version') are noise here."""
+    """MLflow's INFO and WARNING lines (database migrations, pickling notes) are noise here."""
     import logging
 
     import mlflow  # noqa: F401 - configures its loggers on import; override after
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    # its warnings about cloudpickle and an undetectable pip version are noise here
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
@@ -378,6 +379,9 @@ def ui_cmd(ctx: click.Context, port: int) -> None:
         raise InvalidRequestError(f"{command[0]} not found; is MLflow installed?")
     click.echo(f"MLflow UI on http://127.0.0.1:{port} ({settings.tracking_uri})", err=True)
     sys.stdout.flush()
+    # MLflow's job runner (GenAI scorers) starts seven worker processes; a
+    # registry UI needs none of them
+    os.environ.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     os.execv(command[0], command)
 
 

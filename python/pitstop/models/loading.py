@@ -7,6 +7,7 @@ loading does not import the pyfunc module by name: unpickling does.
 from __future__ import annotations
 
 import tempfile
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +80,10 @@ def load_pyfunc(settings: MlflowSettings, name: str, version: str) -> Loaded:
         mlflow_errors(f"loading model {name}/{version}"),
         tempfile.TemporaryDirectory() as tmp,
         using(settings),
+        warnings.catch_warnings(),
     ):
+        # MLflow suggests type hints on predict: the model validates its rows itself
+        warnings.simplefilter("ignore", UserWarning)
         loaded = mlflow.pyfunc.load_model(
             f"models:/{name}/{version}", suppress_warnings=True, dst_path=tmp
         )

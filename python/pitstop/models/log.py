@@ -387,7 +387,7 @@ def log_model(
     ):
         # MLflow's hints about type hints and integer columns do not apply: the
         # pyfunc takes entity rows, and the frame's types live in the feature spec
-        warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow(\.|$)")
+        warnings.simplefilter("ignore", UserWarning)
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
             mlflow.set_tags(run_tags)
             if params:
