@@ -71,7 +71,8 @@ CACHE_FILE = "pitstop_lineage.json"
 _CACHE_VERSION = 3
 _TRACED = ("model", "snapshot")
 _LEAVES = ("seed", "source")
-_SELF = "<self>"
+# the leading parts of the cache stamp that identify the tracer (see `_stamp`)
+_TRACER_PARTS = 3
 # the columns dbt adds to a snapshot (its default snapshot_meta_column_names)
 _SNAPSHOT_META = {
     "dbt_scd_id": "dbt_scd_id",
@@ -168,7 +169,9 @@ class LineageGraph:
     services: dict[str, dict[str, Any]] = field(default_factory=dict)
     exposures: dict[str, dict[str, Any]] = field(default_factory=dict)
     has_catalog: bool = True
-    _children: dict[tuple[str, str], list[tuple[str, str]]] | None = None
+    _children: dict[tuple[str, str], list[tuple[str, str]]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     # -- loading ------------------------------------------------------------------
 
@@ -197,6 +200,11 @@ class LineageGraph:
         previous = _read_cache(cache_path)
         if not stale and previous is not None and previous.get("stamp") == stamp:
             return cls._from_document(previous)
+        if (
+            previous is not None
+            and previous.get("stamp", [])[:_TRACER_PARTS] != stamp[:_TRACER_PARTS]
+        ):
+            previous = None  # another tracer (this module or sqlglot changed): trace all again
         manifest = read_manifest(project, parse_if_stale=False)
         if not _has_compiled_sql(manifest):
             if not compile_if_needed:
@@ -546,10 +554,7 @@ def _services(registry: Registry | None) -> dict[str, dict[str, Any]]:
         return {}
     out: dict[str, dict[str, Any]] = {}
     for name, service in registry.services.items():
-        out[name] = {
-            "node": str(getattr(service, "unique_id", "") or ""),
-            "features": list(service.features),
-        }
+        out[name] = {"node": service.unique_id, "features": list(service.features)}
     return out
 
 
