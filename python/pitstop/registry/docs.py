@@ -349,7 +349,7 @@ def _service_block(
         for feature in features:
             lines.append(
                 f"| `{feature.name}` | {feature.dtype} | {links.model(view.name)} | "
-                f"`{view.name}__{feature.name}` |"
+                f"`{feature.column}` |"
             )
     lines += ["", f"Label: `{service.label}`." if service.label else "No label column."]
     models = sorted(

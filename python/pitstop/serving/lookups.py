@@ -34,6 +34,7 @@ from typing import Any
 
 from pitstop.errors import InvalidEntityKeyError, InvalidRequestError
 from pitstop.online.lookup import OnlineFeatures, Status
+from pitstop.registry.contract import column_name
 from pitstop.serving.errors import RequestTooLargeError
 from pitstop.times import parse_timestamp
 
@@ -289,7 +290,7 @@ def layout_of(refs: list[str]) -> _Layout:
     collision = None
     for ref in refs:
         view, _, feature = ref.partition(":")
-        grouped.setdefault(view, []).append((ref, feature, f"{view}__{feature}"))
+        grouped.setdefault(view, []).append((ref, feature, column_name(ref)))
         other = owner.setdefault(feature, view)
         if other != view and collision is None:
             collision = f"feature name '{feature}' is in views '{other}' and '{view}'"
