@@ -44,24 +44,20 @@ def _scalar(project: Path, sql: str) -> object:
     return rows[0][0]
 
 
-@pytest.fixture
-def switch_project(tmp_path: Path) -> tuple[Path, str]:
-    """A project copy built from the seeds, and a Parquet folder with more
-    customers than the seeds hold (so lost entities are visible)."""
-    project = copy_project(tmp_path / "project")
-    shutil.copy2(project / "profiles.example.yml", project / "profiles.yml")
-    data = tmp_path / "parquet"
-    generate(data, Scale(customers=2_000, merchants=80, transactions=4_000), "parquet", seed=7)
-    built = _dbt(project, "build", *SUBSET)
-    assert built.returncode == 0, built.stdout
-    return project, f"{{pitstop_data: parquet, pitstop_parquet_dir: '{data}'}}"
+def _parquet(folder: Path, customers: int, seed: int) -> str:
+    """Write a Parquet dataset and return the --vars that read it."""
+    generate(folder, Scale(customers=customers, merchants=80, transactions=4_000), "parquet", seed)
+    return f"{{pitstop_data: parquet, pitstop_parquet_dir: '{folder}'}}"
 
 
 @pytest.mark.slow
-def test_switching_the_source_refuses_then_full_refresh_rebuilds(
-    switch_project: tuple[Path, str],
-) -> None:
-    project, parquet = switch_project
+def test_switching_the_source_refuses_then_full_refresh_rebuilds(tmp_path: Path) -> None:
+    project = copy_project(tmp_path / "project")
+    shutil.copy2(project / "profiles.example.yml", project / "profiles.yml")
+    # more customers than the seeds hold, so that lost entities show
+    parquet = _parquet(tmp_path / "parquet", customers=2_000, seed=7)
+    built = _dbt(project, "build", *SUBSET)
+    assert built.returncode == 0, built.stdout
     count = "select count(distinct customer_id) from main.customer_profile"
     seeded = _scalar(project, count)
 
@@ -77,22 +73,6 @@ def test_switching_the_source_refuses_then_full_refresh_rebuilds(
     )
     assert _scalar(project, count) == seeded  # nothing was added to the seeds' history
 
-    # a table built before the guard existed has no recorded source: the guard
-    # lets it through, and the coverage test is what catches the damage
-    with duckdb.connect(str(project / "switch.duckdb")) as con:
-        con.execute("delete from main.pitstop_source_state")
-    mixed = _dbt(project, "build", *SUBSET, "--vars", parquet, "--store-failures")
-    assert mixed.returncode != 0
-    assert "FAIL 1 customer_profile_covers_every_customer" in mixed.stdout
-    failure = str(
-        _scalar(
-            project,
-            "select failure from main_dbt_test__audit.customer_profile_covers_every_customer",
-        )
-    )
-    assert failure.startswith("feature view customer_profile has rows for ")
-    assert failure.endswith(" of the 2000 customer_id of stg_payments__customer_changes")
-
     rebuilt = _dbt(project, "build", *SUBSET, "--full-refresh", "--vars", parquet)
     assert rebuilt.returncode == 0, rebuilt.stdout
     staged = "select count(distinct customer_id) from main.stg_payments__customer_changes"
@@ -102,5 +82,26 @@ def test_switching_the_source_refuses_then_full_refresh_rebuilds(
     assert _scalar(project, "select count(*) from main.merchants_snapshot") == 80
 
     # the same source again: incremental runs go through
-    again = _dbt(project, "run", "--select", "int_customers_historized", "--vars", parquet)
+    again = _dbt(project, "build", *SUBSET, "--vars", parquet)
     assert again.returncode == 0, again.stdout
+
+    # a table built before the guard existed has no recorded source: the guard
+    # lets a switch through, and the coverage test is what catches the damage
+    other = _parquet(tmp_path / "other", customers=3_000, seed=11)
+    with duckdb.connect(str(project / "switch.duckdb")) as con:
+        con.execute("delete from main.pitstop_source_state")
+    mixed = _dbt(project, "run", *SUBSET, "--vars", other)
+    assert mixed.returncode == 0, mixed.stdout
+    tested = _dbt(
+        project, "test", "--select", "customer_profile", "--vars", other, "--store-failures"
+    )
+    assert tested.returncode != 0
+    assert "FAIL 1 customer_profile_covers_every_customer" in tested.stdout
+    failure = str(
+        _scalar(
+            project,
+            "select failure from main_dbt_test__audit.customer_profile_covers_every_customer",
+        )
+    )
+    assert failure.startswith("feature view customer_profile has rows for ")
+    assert failure.endswith(" of the 3000 customer_id of stg_payments__customer_changes")
