@@ -6,7 +6,7 @@ __pit_spine as (
 
     select
         *,
-        row_number() over () as __pit_row,
+        {{ pitstop._pit_spine_position() }} as __pit_row,
         cast({{ adapter.quote(spine_timestamp) }} as {{ dbt.type_timestamp() }}) as __pit_t
     from {{ spine }}
 

@@ -62,6 +62,11 @@
     spine point: the best row available at t. Then join that row back by rank.
 -#}
 {% macro default__point_in_time_join(spine, spine_timestamp, plan, spine_columns) %}
+{#- adapters without `* exclude` (Spark) select the spine's columns by name -#}
+{%- if spine_columns is none and spine is not string -%}
+    {%- set spine_columns = adapter.get_columns_in_relation(spine) | map(attribute='name')
+        | list -%}
+{%- endif %}
 with
 
 {{ pitstop._pit_spine(spine, spine_timestamp) }},

@@ -26,7 +26,8 @@ mature as (
 
     select transaction_id
     from transactions
-    where transacted_at <= timestamp '{{ observed_at }}' - interval {{ maturity_days }} day
+    where transacted_at
+        <= {{ dbt.dateadd('day', -maturity_days, "timestamp '" ~ observed_at ~ "'") }}
 
 ),
 

@@ -1,3 +1,4 @@
+{#- a CTE spine names its columns: adapters without `* exclude` need them -#}
 with
 
 spine as (
@@ -11,6 +12,7 @@ final as (
     {{ pitstop.point_in_time_join(
         spine='spine',
         spine_timestamp='spine_at',
+        spine_columns=['spine_id', 'customer_id', 'spine_at', 'note'],
         features=['pit_customer_events', 'pit_customer_segments'],
     ) | indent(4) }}
 

@@ -1,3 +1,3 @@
-select 'duckdb' as impl, * from {{ ref('pit_join_empty_spine') }}
-union all by name
-select 'default' as impl, * from {{ ref('pit_join_empty_spine_default') }}
+select 'adapter' as impl, spine_id from {{ ref('pit_join_empty_spine') }}
+union all
+select 'default' as impl, spine_id from {{ ref('pit_join_empty_spine_default') }}

@@ -1,3 +1,12 @@
+{#- the window columns are listed from the spec: `* exclude` is DuckDB-only -#}
+{%- set spec = pitstop.customer_spend_windows() -%}
+{%- set window_columns = [] -%}
+{%- for window in spec.windows -%}
+    {%- for aggregate in spec.aggregates -%}
+        {%- do window_columns.append(aggregate.name ~ '_' ~ window) -%}
+    {%- endfor -%}
+{%- endfor %}
+
 with
 
 transactions as (
@@ -10,7 +19,7 @@ windowed as (
 
     {{ pitstop.window_aggregates(
         events='transactions',
-        **pitstop.customer_spend_windows()
+        **spec
     ) | indent(4) }}
 
 ),
@@ -21,7 +30,7 @@ final as (
         customer_id,
         as_of_at,
         as_of_at as last_transaction_at,
-        * exclude (customer_id, as_of_at)
+        {{ window_columns | join(',\n        ') }}
     from windowed
 
 )

@@ -1,0 +1,311 @@
+"""The same dbt project on Spark gives the same answers as on DuckDB.
+
+One pytest session builds the demo (seeds) with ``dbt build --target spark``
+and the macro integration tests on their own spark target, in a copy of the
+project, each in its own in-process ``local[*]`` Spark (dbt-spark's session
+method), alongside a DuckDB build of the same seeds (target ci). Every
+feature view, training set and intermediate table is then read back (Spark
+wrote Parquet into the copy's warehouse dir; DuckDB reads it, so no second
+Spark starts) and compared row for row: timestamps equal, doubles within 1e-9
+relative, everything else equal. Bad input on Spark (a snapshot, a
+DuckDB-only model, a missing Java) must give one clear error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from conftest import ROOT, copy_project
+
+pytestmark = pytest.mark.slow
+
+DBT = str(Path(sys.executable).with_name("dbt"))
+REL_TOL = 1e-9
+
+# Tables compared between the two builds: every feature view and training set
+# of the DuckDB manifest (checked below), plus the intermediate tables.
+COMPARED = [
+    "customer_profile",
+    "customer_transaction_windows",
+    "merchant_daily_stats",
+    "merchant_chargeback_windows",
+    "fraud_training_set",
+    "int_customers_historized",
+    "int_merchant_risk_events",
+    "int_transactions_windowed",
+]
+# The documented stand-in on Spark: merchant_risk_history (scd2_from_events)
+# for the snapshot-based merchant_risk_snapshot, with its valid_* columns.
+STAND_INS = {
+    "merchant_risk_snapshot": (
+        "merchant_risk_history",
+        {"dbt_valid_from": "valid_from", "dbt_valid_to": "valid_to"},
+    )
+}
+# Written into the copy after the builds: SQL that only DuckDB parses.
+DUCKDB_ONLY_MODEL = "select * exclude (merchant_name) from {{ ref('stg_payments__merchants') }}\n"
+
+
+@dataclass
+class Run:
+    """One finished command: its exit code and combined output."""
+
+    returncode: int
+    output: str
+
+    def explain(self) -> str:
+        return f"exit {self.returncode}; output ends:\n{self.output[-6000:]}"
+
+
+@dataclass
+class SparkBuilds:
+    """The project copy and what each build did."""
+
+    root: Path
+    demo: Run
+    integration: Run
+    duckdb: Run
+    bad_input: Run
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "target" / "spark" / "warehouse" / "pitstop.db"
+
+
+def _env(**extra: str) -> dict[str, str]:
+    """The environment of every dbt call: telemetry off, Spark on loopback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "PITSTOP_"))}
+    env.update(
+        DBT_SEND_ANONYMOUS_USAGE_STATS="False",
+        DO_NOT_TRACK="1",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        SPARK_LOCAL_IP="127.0.0.1",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    env.update(extra)
+    return env
+
+
+def _start(args: list[str], cwd: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _finish(process: subprocess.Popen[bytes], log: Path) -> Run:
+    returncode = process.wait(timeout=900)
+    return Run(returncode, log.read_text(errors="replace"))
+
+
+def _ensure_java() -> None:
+    """Java is what Spark needs first: install it like Redis when missing."""
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "ensure-java.sh")], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        pytest.fail(f"no usable Java for Spark: {done.stderr.strip()}")
+
+
+def _copy(root: Path) -> None:
+    """The project (with its selectors and singular tests) and integration_tests."""
+    copy_project(root)
+    shutil.copy2(ROOT / "selectors.yml", root / "selectors.yml")
+    shutil.copytree(ROOT / "tests" / "dbt", root / "tests" / "dbt")
+    shutil.copy2(ROOT / "profiles.example.yml", root / "profiles.yml")
+    keep = ("dbt_project.yml", "profiles.yml", "packages.yml", "macros", "models", "seeds", "tests")
+    it = root / "integration_tests"
+    it.mkdir()
+    for part in keep:
+        src = ROOT / "integration_tests" / part
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, it / part)
+
+
+@pytest.fixture(scope="session")
+def spark_builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkBuilds]:
+    """Build everything once per session, at the same time and each Spark with
+    its own metastore: the demo on Spark, the integration tests on Spark, the
+    demo on DuckDB, and a second copy of the project with a DuckDB-only model
+    that selects it and the snapshot, for the error tests."""
+    _ensure_java()
+    base = tmp_path_factory.mktemp("spark")
+    root, bad_root = base / "project", base / "bad-input"
+    _copy(root)
+    copy_project(bad_root)
+    shutil.copy2(ROOT / "profiles.example.yml", bad_root / "profiles.yml")
+    (bad_root / "models" / "scratch").mkdir()
+    (bad_root / "models" / "scratch" / "duckdb_only_listing.sql").write_text(DUCKDB_ONLY_MODEL)
+    it = root / "integration_tests"
+    demo_env = _env(
+        DBT_PROFILES_DIR=str(root),
+        PITSTOP_SPARK_DIR=str(root / "target" / "spark"),
+        PITSTOP_DUCKDB_PATH=str(root / "target" / "ci.duckdb"),
+    )
+    it_env = _env(DBT_PROFILES_DIR=str(it), PITSTOP_SPARK_DIR=str(it / "target" / "spark"))
+    bad_env = _env(
+        DBT_PROFILES_DIR=str(bad_root), PITSTOP_SPARK_DIR=str(bad_root / "target" / "spark")
+    )
+
+    deps = subprocess.run(
+        [DBT, "deps", "--quiet"], cwd=it, env=it_env, capture_output=True, text=True, check=False
+    )
+    assert deps.returncode == 0, deps.stdout + deps.stderr
+    spark = ["build", "--target", "spark", "--target-path", "target/spark/dbt"]
+    duckdb_ci = ["build", "--target", "ci", "--target-path", "target/ci"]
+    bad_select = ["--select", "merchants_snapshot", "duckdb_only_listing"]
+    commands = {
+        "demo-spark": ([DBT, *spark], root, demo_env),
+        "integration-spark": ([DBT, *spark], it, it_env),
+        "demo-duckdb": ([DBT, *duckdb_ci], root, demo_env),
+        "bad-input-spark": ([DBT, *spark, *bad_select], bad_root, bad_env),
+    }
+    started = {
+        name: _start(args, cwd, env, base / f"{name}.log")
+        for name, (args, cwd, env) in commands.items()
+    }
+    runs = [_finish(process, base / f"{name}.log") for name, process in started.items()]
+    yield SparkBuilds(root, *runs)
+
+
+def test_demo_builds_on_spark(spark_builds: SparkBuilds) -> None:
+    assert spark_builds.demo.returncode == 0, spark_builds.demo.explain()
+    assert spark_builds.duckdb.returncode == 0, spark_builds.duckdb.explain()
+    # the default selection on spark leaves the snapshot out, and nothing Spark
+    # writes lands outside target/spark
+    assert "Using default selector spark_without_snapshots" in spark_builds.demo.output
+    strays = {"metastore_db", "derby.log", "spark-warehouse"} & {
+        p.name for p in spark_builds.root.iterdir()
+    }
+    assert not strays
+    assert (spark_builds.root / "target" / "spark" / "metastore_db").is_dir()
+
+
+def test_macro_integration_tests_pass_on_spark(spark_builds: SparkBuilds) -> None:
+    run = spark_builds.integration
+    assert run.returncode == 0, run.explain()
+    assert "ERROR=0" in run.output and "PASS=" in run.output
+
+
+def _duckdb_manifest(root: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((root / "target" / "ci" / "manifest.json").read_text())
+    return data
+
+
+def test_every_feature_view_and_training_set_is_compared(spark_builds: SparkBuilds) -> None:
+    assert spark_builds.duckdb.returncode == 0, spark_builds.duckdb.explain()
+    wanted = set()
+    for node in _duckdb_manifest(spark_builds.root)["nodes"].values():
+        pitstop = (node["config"].get("meta") or {}).get("pitstop")
+        if node["resource_type"] == "model" and pitstop:
+            wanted.add(node["name"])
+    assert wanted, "no feature views found in the DuckDB manifest"
+    assert wanted <= set(COMPARED) | set(STAND_INS)
+
+
+def _read(con: duckdb.DuckDBPyConnection, source: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Columns and rows of a table or Parquet scan, timestamps as naive UTC."""
+    described = con.execute(f"describe select * from {source}").fetchall()
+    select = ", ".join(
+        f'"{name}"::timestamp as "{name}"' if kind == "TIMESTAMP WITH TIME ZONE" else f'"{name}"'
+        for name, kind, *_ in described
+    )
+    rows = con.execute(f"select {select} from {source}").fetchall()
+    return [name for name, *_ in described], rows
+
+
+def _sort_key(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Order rows by their exact (non-float) values, NULLs first."""
+    return tuple((v is not None, v) for v in row if not isinstance(v, float))
+
+
+def _differences(
+    name: str, expected: list[tuple[Any, ...]], actual: list[tuple[Any, ...]], columns: list[str]
+) -> list[str]:
+    problems: list[str] = []
+    if len(expected) != len(actual):
+        problems.append(f"{name}: {len(actual)} rows on Spark, {len(expected)} on DuckDB")
+    pairs = zip(sorted(expected, key=_sort_key), sorted(actual, key=_sort_key), strict=False)
+    for want, got in pairs:
+        for column, a, b in zip(columns, want, got, strict=True):
+            if isinstance(a, float) and isinstance(b, float):
+                same = math.isclose(a, b, rel_tol=REL_TOL) or (math.isnan(a) and math.isnan(b))
+            else:
+                same = a == b and type(a) is type(b)
+            if not same:
+                problems.append(f"{name}.{column}: DuckDB {a!r}, Spark {b!r} in row {want}")
+        if len(problems) > 20:
+            break
+    return problems
+
+
+@pytest.mark.parametrize("model", COMPARED + list(STAND_INS))
+def test_spark_equals_duckdb(spark_builds: SparkBuilds, model: str) -> None:
+    assert spark_builds.demo.returncode == 0, spark_builds.demo.explain()
+    assert spark_builds.duckdb.returncode == 0, spark_builds.duckdb.explain()
+    spark_model, renames = STAND_INS.get(model, (model, {}))
+    files = sorted((spark_builds.warehouse / spark_model).glob("*.parquet"))
+    assert files, f"Spark wrote no Parquet for {spark_model} under {spark_builds.warehouse}"
+    con = duckdb.connect(str(spark_builds.root / "target" / "ci.duckdb"), read_only=True)
+    try:
+        con.execute("set TimeZone = 'UTC'")
+        duck_columns, duck_rows = _read(con, f"main.{model}")
+        spark_columns, spark_rows = _read(
+            con, f"read_parquet('{spark_builds.warehouse / spark_model}/*.parquet')"
+        )
+    finally:
+        con.close()
+    assert [renames.get(c, c) for c in duck_columns] == spark_columns
+    assert duck_rows, f"{model} is empty on DuckDB: the comparison would prove nothing"
+    assert _differences(model, duck_rows, spark_rows, spark_columns) == []
+
+
+def test_snapshot_on_spark_names_the_missing_table_format(spark_builds: SparkBuilds) -> None:
+    run = spark_builds.bad_input
+    assert run.returncode != 0
+    assert "snapshot 'merchants_snapshot' cannot run on this Spark target" in run.output
+    assert "file_format delta, iceberg or hudi" in run.output
+    assert "merchant_risk_history" in run.output
+    assert "\tat org.apache" not in run.output and "Traceback" not in run.output
+
+
+def test_duckdb_only_model_on_spark_is_named(spark_builds: SparkBuilds) -> None:
+    run = spark_builds.bad_input
+    assert "Runtime Error in model duckdb_only_listing" in run.output, run.explain()
+    assert "PARSE_SYNTAX_ERROR" in run.output
+    assert "\tat org.apache" not in run.output and "Traceback" not in run.output
+
+
+@pytest.mark.parametrize(
+    ("java_home", "path", "expected"),
+    [
+        ("/nonexistent/jdk", None, "JAVA_HOME=/nonexistent/jdk has no bin/java"),
+        (None, "empty", "java is missing"),
+    ],
+)
+def test_missing_java_is_named(
+    tmp_path: Path, java_home: str | None, path: str | None, expected: str
+) -> None:
+    """Without a usable Java, scripts/ensure-java.sh (run by `make pytest` and
+    the fixture above before any Spark starts) stops with one line naming it."""
+    env = {"PATH": str(tmp_path) if path == "empty" else os.environ["PATH"]}
+    if java_home:
+        env["JAVA_HOME"] = java_home
+    done = subprocess.run(
+        ["/bin/bash", str(ROOT / "scripts" / "ensure-java.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("ensure-java: ") and expected in done.stderr
+    assert done.stderr.strip().count("\n") == 0
