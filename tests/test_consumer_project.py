@@ -212,8 +212,8 @@ def test_cli_uses_the_database_of_the_consumer_profile(consumer: Path, spine: Pa
 def test_cli_training_set_materialize_get_with_the_database_named(
     consumer: Path, spine: Path
 ) -> None:
-    """The same commands with PITSTOP_DUCKDB_PATH naming the profile's database
-    (the README's step until the CLI reads the profile itself)."""
+    """The same commands with PITSTOP_DUCKDB_PATH naming the database, which
+    overrides the profile's path."""
     _check_training_set_materialize_get(
         consumer, spine, extra_env={"PITSTOP_DUCKDB_PATH": str(consumer / DATABASE)}
     )
