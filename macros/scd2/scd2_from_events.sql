@@ -82,7 +82,7 @@
             ~ "keep_deletes=true (and `delete_flag`), so that a key whose every state a late "
             ~ "delete removes still reaches the table; filter `not <delete_flag>` downstream") }}
     {%- endif -%}
-    {%- set lookback_seconds = pitstop._ttl_seconds(lookback, name ~ ' lookback') -%}
+    {%- set lookback_seconds = pitstop._ttl_seconds(lookback, name, field='lookback') -%}
     {{ return(adapter.dispatch('scd2_from_events', 'pitstop')(
         source, keys, updated_at, columns, delete_flag, tiebreak, loaded_at, keep_deletes,
         lookback_seconds, target_relation, valid_from, valid_to, is_current, change_hash)) }}
