@@ -342,7 +342,6 @@ def log_model(
     from mlflow.data.pandas_dataset import from_pandas
 
     from pitstop.models.drift import training_stats
-    from pitstop.models.pyfunc import PitstopModel
 
     if project is None:
         from pitstop.project import Project
@@ -388,6 +387,10 @@ def log_model(
         # MLflow's hints about type hints and integer columns do not apply: the
         # pyfunc takes entity rows, and the frame's types live in the feature spec
         warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)  # MLflow's own use of pandas
+        # imported here: defining the pyfunc class is what makes MLflow warn
+        from pitstop.models.pyfunc import PitstopModel
+
         with mlflow.start_run(experiment_id=experiment_id, run_name=run_name) as run:
             mlflow.set_tags(run_tags)
             if params:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from mlflow.pyfunc.model import PythonModel
 
 from pitstop.errors import InvalidRequestError
@@ -48,9 +49,11 @@ class PitstopModel(PythonModel):  # type: ignore[misc]
     def spec(self) -> ModelFeatureSpec:
         return ModelFeatureSpec.loads(self.spec_json)
 
-    # model_input is left unannotated on purpose: MLflow reads the annotation as
-    # an input schema hint and warns about (and rejects) a plain `Any`
-    def predict(self, context: Any, model_input, params: dict[str, Any] | None = None) -> Any:  # type: ignore[no-untyped-def]
+    # MLflow reads the annotation of model_input (a plain `Any` or none at all
+    # makes it warn); a DataFrame is what it hands over anyway
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> Any:
         """Predictions for a DataFrame (or list of dicts) of entity keys; param
         ``as_of`` (ISO-8601 text or datetime) sets the TTL clock."""
         from pitstop.models.feature_model import FeatureAwareModel
@@ -58,10 +61,10 @@ class PitstopModel(PythonModel):  # type: ignore[misc]
         served = self._served
         if served is None:
             served = self._served = FeatureAwareModel(self.model, self.spec, None)
-        if hasattr(model_input, "to_dict"):
-            rows = model_input.to_dict(orient="records")
-        else:
-            rows = list(model_input)
+        given: Any = model_input  # a DataFrame from MLflow; a list of dicts when called directly
+        rows: list[Any] = (
+            given.to_dict(orient="records") if hasattr(given, "to_dict") else list(given)
+        )
         as_of = (params or {}).get("as_of")
         if isinstance(as_of, str):
             try:
