@@ -26,13 +26,18 @@ _PROJECT_PARTS = (
 )
 
 
+# written from the local MLflow registry by `pitstop models exposures` (make demo),
+# git-ignored: a copy must not depend on which models this machine registered
+_LOCAL_FILES = shutil.ignore_patterns("_ml_models.yml")
+
+
 def copy_project(dest: Path) -> Path:
     """Copy the dbt project's sources (not its target/ or database) to ``dest``."""
     dest.mkdir(parents=True)
     for part in _PROJECT_PARTS:
         src = ROOT / part
         if src.is_dir():
-            shutil.copytree(src, dest / part)
+            shutil.copytree(src, dest / part, ignore=_LOCAL_FILES)
         elif src.exists():
             shutil.copy2(src, dest / part)
     return dest
