@@ -352,15 +352,12 @@ def _service_block(
                 f"`{feature.column}` |"
             )
     lines += ["", f"Label: `{service.label}`." if service.label else "No label column."]
-    models = sorted(
-        exposure["name"]
-        for uid, exposure in graph.exposures.items()
-        if service.unique_id and service.unique_id in exposure["depends_on"]
-    )
+    # which registered models use the service depends on the machine's MLflow
+    # store, so it is listed in the generated (git-ignored) overview and shown
+    # as downstream exposures, never in this committed file
     lines.append(
-        "Registered models trained on it: " + ", ".join(models)
-        if models
-        else "No registered model uses it yet (`pitstop models exposures` lists them here)."
+        "Registered models trained on it: see the overview's feature services and the "
+        "`ml` exposures downstream of this model in the lineage graph."
     )
     return "\n".join(lines)
 
