@@ -6,12 +6,16 @@
     which value a point-in-time join (exclude_late_rows off) or an online
     lookup served at any time.
 
-    - event views: a row is served from its timestamp ts until the entity's
-      next row; with a TTL, at most through ts + ttl inclusive, so valid_to is
-      at most ts + ttl + 1 microsecond (the PIT rule `ts >= t - ttl`).
-      Rows tied on (key, ts) resolve as in the point-in-time join: latest
-      created timestamp, then a hash of the features;
-    - scd2 and snapshot views: the view's own [timestamp, valid_to) intervals;
+    - rows tied on (key, ts) resolve by the tie order every entry point uses
+      (`_pit_tiebreak`: latest created timestamp, NULL oldest, then a hash of
+      ALL the view's features and valid_to, whatever `features` selects);
+    - event views: the winner at ts is served from ts until the entity's
+      next timestamp; with a TTL, at most through ts + ttl inclusive, so
+      valid_to is at most ts + ttl + 1 microsecond (the PIT rule
+      `ts >= t - ttl`);
+    - scd2 and snapshot views: the winner at ts is served from ts until the
+      earlier of its own valid_to and the entity's next timestamp, which for
+      a well-formed history (no overlaps) is the view's own interval;
     - consecutive contiguous intervals with identical values merge; gaps
       (expired TTL, before the first row, deletes) are absent: NULL was served.
 
@@ -73,6 +77,9 @@ _hist_rows as (
         v.{{ q(fv.valid_to) }} as _hist_until,
         {% endif -%}
         {{ ('v.' ~ q(fv.created_timestamp)) if fv.created_timestamp else 'null' }} as _hist_created,
+        {#- the tie order: over ALL features, not only the selected ones #}
+        {{ pitstop._pit_tiebreak(fv) }} as _hist_tiebreak,
+        {#- run detection: only the selected values matter #}
         {{ pitstop._scd2_state_hash(feature_cols) }} as _hist_hash
     from {{ fv.relation }} as v
     {% if entities is not none -%}
@@ -86,16 +93,6 @@ _hist_rows as (
 
 ),
 
-{% if is_range -%}
-_hist_intervals as (
-
-    select
-        *,
-        _hist_until as _hist_to
-    from _hist_rows
-
-),
-{%- else -%}
 _hist_winners as (
 
     select * from (
@@ -103,7 +100,7 @@ _hist_winners as (
             *,
             row_number() over (
                 partition by {{ key_list }}, _hist_from
-                order by _hist_created desc nulls last, _hist_hash desc
+                order by _hist_created desc nulls last, _hist_tiebreak desc
             ) as _hist_rank
         from _hist_rows
     ) as ranked
@@ -118,7 +115,14 @@ _hist_intervals as (
         {%- set next_from -%}
         lead(_hist_from) over (partition by {{ key_list }} order by _hist_from)
         {%- endset %}
-        {% if fv.ttl_seconds is not none -%}
+        {% if is_range -%}
+        {#- served until its validity ends or a later row takes over #}
+        case
+            when {{ next_from }} is null then _hist_until
+            when _hist_until is null or _hist_until > {{ next_from }} then {{ next_from }}
+            else _hist_until
+        end as _hist_to
+        {%- elif fv.ttl_seconds is not none -%}
         {%- set expiry = dbt.dateadd('microsecond', 1,
             dbt.dateadd('second', fv.ttl_seconds, '_hist_from')) -%}
         case
@@ -131,10 +135,9 @@ _hist_intervals as (
     from _hist_winners
 
 ),
-{%- endif %}
 
 {#- islands: a new run starts when the values change or the previous interval
-    ended before this one starts -#}
+    ended before this one starts #}
 _hist_marked as (
 
     select
@@ -145,6 +148,8 @@ _hist_marked as (
             else 1
         end as _hist_is_start
     from _hist_intervals
+    {#- a range row that ends where (or before) it starts was never served #}
+    where _hist_to is null or _hist_to > _hist_from
     window _hist_w as (partition by {{ key_list }} order by _hist_from)
 
 ),

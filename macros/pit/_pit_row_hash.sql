@@ -1,7 +1,10 @@
-{#- A deterministic hash of a feature row: the last tiebreak between rows with
-    equal timestamp and created timestamp. It dispatches on the adapter, not on
-    point_in_time_join's `impl`, so that the default__ and duckdb__ forms break
-    ties identically on the same warehouse. -#}
+{#- A deterministic hash of a feature row: the last key of the tie order (see
+    `_pit_tiebreak`, which says over which columns). It dispatches on the
+    adapter, not on point_in_time_join's `impl`, so that the default__ and
+    duckdb__ forms, feature_history and materialize break ties identically on
+    the same warehouse. An adapter's variant may hash differently (md5 of text,
+    say): the order only has to be one order across the entry points of one
+    engine. -#}
 {% macro _pit_row_hash(columns) %}
     {{- return(adapter.dispatch('_pit_row_hash', 'pitstop')(columns)) -}}
 {% endmacro %}

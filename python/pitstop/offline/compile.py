@@ -5,13 +5,29 @@ by ``dbt compile --inline`` and executed on the project's DuckDB file, so
 there is exactly one implementation of their semantics. This module holds what
 both need: safe Jinja literals, a compile cache, and a connection that coexists
 with dbt.
+
+The compile cache lives on disk (``<target>/pitstop_compiled.json``), so a new
+process does not pay for dbt either: only the first call after the project
+changed does. An entry is keyed by the inline Jinja, the dbt target and (for
+SQL that names relations) the DuckDB path, and is valid for one *content* of
+``manifest.json``: dbt rewrites the manifest on every compile with a new
+invocation id and time, so the manifest is fingerprinted without those, and the
+fingerprint is recomputed only when the file's mtime or size changed. A
+manifest older than a project file is stale: nothing is served from the cache
+until dbt (this very compile) has parsed the project again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
+import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pitstop.errors import DbtError, InvalidRequestError, ProjectError
@@ -21,10 +37,29 @@ if TYPE_CHECKING:
 
     from pitstop.project import Project
 
-__all__ = ["compile_inline", "compile_macro", "connect", "jinja_literal", "macro_call", "session"]
+__all__ = [
+    "CACHE_FILE",
+    "compile_cached",
+    "compile_inline",
+    "compile_macro",
+    "connect",
+    "jinja_literal",
+    "macro_call",
+    "session",
+]
 
-# (project root, inline Jinja, manifest mtime) -> compiled SQL
-_SQL_CACHE: dict[tuple[str, str, float], str] = {}
+#: The persistent compile cache, in dbt's target directory.
+CACHE_FILE = "pitstop_compiled.json"
+_CACHE_FORMAT = 1
+_CACHE_ENTRIES = 256  # the newest entries of one manifest content are kept
+# manifest metadata dbt changes on every write without changing the project
+_VOLATILE_METADATA = ("invocation_id", "generated_at", "invocation_started_at")
+
+# in-process layer over the file: (cache file, manifest fingerprint, key) -> SQL
+_SQL_CACHE: dict[tuple[str, str, str], str] = {}
+# manifest path -> ((mtime_ns, size), fingerprint)
+_FINGERPRINTS: dict[str, tuple[tuple[int, int], str]] = {}
+_LOCK = threading.Lock()
 
 
 def jinja_literal(value: Any) -> str:
@@ -56,20 +91,159 @@ def compile_macro(project: Project, macro: str, args: Mapping[str, Any]) -> str:
     """Compile one call of a pitstop macro to SQL.
 
     The SQL depends only on the arguments (data is bound later by name or as
-    parameters), so it is cached per call and manifest version: repeated calls
-    and property tests pay for dbt once.
+    parameters), so it is cached per call and manifest content, on disk
+    (`compile_cached`): repeated calls, new processes and property tests pay
+    for dbt once.
 
     Raises:
         DbtError: the macro raised a compile-time error (its message names the
             argument) or dbt failed.
     """
-    inline = macro_call(macro, args)
+    return compile_cached(project, macro_call(macro, args))
+
+
+def compile_cached(project: Project, inline: str, *, names_relations: bool = True) -> str:
+    """`compile_inline` through the persistent compile cache (module docstring).
+
+    Args:
+        project: the dbt project.
+        inline: the Jinja to compile.
+        names_relations: the SQL may name relations, whose database part dbt
+            takes from the DuckDB file name: key the entry by the DuckDB path too.
+            False for expressions over unqualified columns only, which then
+            stay cached whichever DuckDB file the project points at.
+
+    Returns:
+        the SQL dbt renders from ``inline`` for the project as it is now.
+
+    Raises:
+        DbtError: compilation failed or dbt returned no SQL.
+    """
+    cache_file = project.target_path / CACHE_FILE
     manifest = project.manifest_path
-    version = manifest.stat().st_mtime if manifest.exists() else 0.0
-    key = (str(project.root), inline, version)
-    if key not in _SQL_CACHE:
-        _SQL_CACHE[key] = compile_inline(project, inline)
-    return _SQL_CACHE[key]
+    key = _cache_key(project, inline, names_relations)
+    if not project.manifest_is_stale():
+        sql = _lookup(cache_file, manifest, key)
+        if sql is not None:
+            return sql
+    sql = compile_inline(project, inline)
+    # dbt has just parsed the project and rewritten the manifest: the SQL
+    # belongs to the content it wrote
+    fingerprint = _fingerprint(manifest, None)
+    if fingerprint is not None:
+        _SQL_CACHE[(str(cache_file), fingerprint, key)] = sql
+        _store(cache_file, manifest, fingerprint, key, sql)
+    return sql
+
+
+def _cache_key(project: Project, inline: str, names_relations: bool) -> str:
+    parts = [_CACHE_FORMAT, project.target or "", inline]
+    if names_relations:
+        parts.append(str(project.duckdb_path))
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def _lookup(cache_file: Path, manifest: Path, key: str) -> str | None:
+    """The cached SQL for ``key`` and the manifest as it is now, or None."""
+    known = _FINGERPRINTS.get(str(manifest))
+    if known is not None and known[0] == _stamp(manifest):
+        sql = _SQL_CACHE.get((str(cache_file), known[1], key))
+        if sql is not None:
+            return sql
+    cached = _read_cache(cache_file)
+    fingerprint = _fingerprint(manifest, cached.get("manifest"))
+    entry = cached.get("entries", {}).get(key)
+    if fingerprint is None or not isinstance(entry, dict):
+        return None
+    sql = entry.get("sql")
+    if entry.get("fingerprint") != fingerprint or not isinstance(sql, str):
+        return None
+    _SQL_CACHE[(str(cache_file), fingerprint, key)] = sql
+    return sql
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size)
+
+
+def _fingerprint(manifest: Path, recorded: Any) -> str | None:
+    """A hash of the manifest's content without the metadata dbt changes on
+    every write; None when there is no readable manifest. Read from this
+    process's memory or from ``recorded`` (the cache file's ``{"stamp",
+    "fingerprint"}``) while the file's mtime and size are unchanged, so that a
+    hit does not read the manifest."""
+    stamp = _stamp(manifest)
+    if stamp is None:
+        return None
+    known = _FINGERPRINTS.get(str(manifest))
+    if known is not None and known[0] == stamp:
+        return known[1]
+    if (
+        isinstance(recorded, dict)
+        and recorded.get("stamp") == list(stamp)
+        and isinstance(recorded.get("fingerprint"), str)
+    ):
+        _FINGERPRINTS[str(manifest)] = (stamp, recorded["fingerprint"])
+        return str(recorded["fingerprint"])
+    try:
+        data = json.loads(manifest.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    metadata = data.get("metadata")
+    if isinstance(metadata, dict):
+        for name in _VOLATILE_METADATA:
+            metadata.pop(name, None)
+    fingerprint = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    _FINGERPRINTS[str(manifest)] = (stamp, fingerprint)
+    return fingerprint
+
+
+def _read_cache(path: Path) -> dict[str, Any]:
+    """The cache file's content; empty when missing, unreadable or of another format
+    (it is only a cache: the caller compiles instead)."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != _CACHE_FORMAT:
+        return {}
+    return data
+
+
+def _store(path: Path, manifest: Path, fingerprint: str, key: str, sql: str) -> None:
+    """Add an entry, dropping those of other manifest contents (they can only
+    match again if the project goes back to an older state: compiling again is
+    then correct, merely slower). Replaced atomically, so a concurrent reader
+    sees the old file or the new one; a concurrent writer's entry may be lost."""
+    with _LOCK:
+        entries = {
+            k: v
+            for k, v in _read_cache(path).get("entries", {}).items()
+            if isinstance(v, dict) and v.get("fingerprint") == fingerprint and k != key
+        }
+        entries[key] = {"fingerprint": fingerprint, "sql": sql}
+        kept = dict(list(entries.items())[-_CACHE_ENTRIES:])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{CACHE_FILE}.", dir=path.parent)
+            try:
+                with os.fdopen(fd, "w") as out:
+                    stamp = _FINGERPRINTS.get(str(manifest), (None, ""))[0]
+                    recorded = {"stamp": list(stamp or ()), "fingerprint": fingerprint}
+                    json.dump({"format": _CACHE_FORMAT, "manifest": recorded, "entries": kept}, out)
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError:
+            pass  # a read-only target directory: compile every time, as without a cache
 
 
 def compile_inline(project: Project, inline: str) -> str:
