@@ -166,9 +166,13 @@ def write_project(work: Path) -> Path:
             f"          ttl: {TTL}\n          online: true\n          owner: bench\n"
             f"    columns:\n{columns}"
         )
+    # Pitstop as a dbt package, as a user's project has it: materialize compiles
+    # the tie-break order from its macros
+    (project / "packages.yml").write_text(f"packages:\n  - local: {ROOT}\n")
     from pitstop.project import Project
 
     os.environ["DBT_PROFILES_DIR"] = str(project)
+    Project(project).run_dbt(["deps"])
     Project(project).run_dbt(["parse"])
     return project
 

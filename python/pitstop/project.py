@@ -186,18 +186,12 @@ class Project:
 
         # --quiet keeps stdout clean for callers that print JSON; errors are
         # collected by the callback above and raised as DbtError
-        full_args = [
-            "--quiet",
-            *args,
-            "--project-dir",
-            str(self.root),
-            "--profiles-dir",
-            str(self.profiles_dir),
-            "--target-path",
-            str(self.target_path),
-        ]
-        if self.target:
-            full_args += ["--target", self.target]
+        full_args = ["--quiet", *args, "--project-dir", str(self.root)]
+        if args[:1] != ["deps"]:  # deps takes neither a profile nor a target
+            full_args += ["--profiles-dir", str(self.profiles_dir)]
+            full_args += ["--target-path", str(self.target_path)]
+            if self.target:
+                full_args += ["--target", self.target]
         # the profile reads PITSTOP_DUCKDB_PATH while dbt runs; restore it after
         # so one project's path does not leak into the rest of the process
         saved = {key: os.environ.get(key) for key in self.dbt_env()}
