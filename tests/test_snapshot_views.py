@@ -18,7 +18,9 @@ CHANGED_AT = pd.Timestamp("2025-03-01 00:00:00")
 def test_point_in_time_join_follows_snapshot_versions(project_copy: Path) -> None:
     store = FeatureStore(project_copy)
     project = store.project
-    project.run_dbt(["build", "--select", "+merchant_risk_snapshot"])
+    project.run_dbt(
+        ["build", "--select", "+merchant_risk_snapshot", "--indirect-selection", "cautious"]
+    )
 
     # the mutable source changes: one low-risk merchant turns high-risk
     con = duckdb.connect(str(project.duckdb_path))
