@@ -55,6 +55,13 @@ def _json_default(value: Any) -> Any:
 )
 @click.option("--full-refresh", is_flag=True, help="Rebuild instead of reading only new rows.")
 @click.option("--as-of", help="Materialization time, ISO-8601 UTC (default: now).")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    metavar="SECONDS",
+    help="How long to wait for another materialize writing the same store "
+    "(default: PITSTOP_LOCK_TIMEOUT, else 600; 0 fails at once).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def materialize_cmd(
@@ -62,18 +69,25 @@ def materialize_cmd(
     select: tuple[str, ...],
     full_refresh: bool,
     as_of: str | None,
+    lock_timeout: float | None,
     as_json: bool,
 ) -> None:
     """Write the latest feature values of online views to the online store.
 
     Incremental by default (only rows newer than each view's watermark are
     read); atomic (lookups see the previous values until the run commits).
+    Views no longer online (removed, or online: false) are dropped from the
+    store in the same step, and the output says so. A run that has to wait
+    for another one says so on stderr.
 
     \b
     Examples:
       pitstop materialize
       pitstop materialize --select customer_profile --full-refresh --json
+      pitstop materialize --lock-timeout 30
     """
+    from pitstop.online.materialize import materialize
+
     store = _open_store(ctx)
     bar = None
     progress = None
@@ -89,12 +103,19 @@ def materialize_cmd(
             bar.update(rows_read - seen.get(view, 0))
             seen[view] = rows_read
 
+    def on_wait(message: str) -> None:
+        click.echo(f"pitstop: {message}", err=True)
+
     try:
-        result = store.materialize(
+        result = materialize(
+            store.project,
+            store.registry,
             select=list(select) or None,
             full_refresh=full_refresh,
             progress=progress,
             as_of=_parse_as_of(as_of),
+            lock_timeout=lock_timeout,
+            on_wait=on_wait,
         )
     finally:
         if bar is not None:

@@ -9,13 +9,18 @@ itself and are replaced, never appended to, by each run.
 Writing goes through an `OnlineWriter`, a unit of work that publishes
 atomically: readers see everything a run wrote, or nothing of it, and a
 writer that dies without `commit` leaves the store as it was.
+
+A store that is damaged (corrupt pages, a view's table or hash deleted, a
+metadata record or value that does not decode) raises `OnlineStoreError`
+saying how to recover, never a traceback and never a silent "0 rows".
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -25,14 +30,18 @@ from pitstop.errors import OnlineStoreError
 from pitstop.settings import env as setting
 
 __all__ = [
+    "REBUILD_HINT",
     "STORES",
     "Key",
     "OnlineMetadata",
     "OnlineStore",
     "OnlineWriter",
     "Row",
+    "WaitCallback",
     "get_online_store",
+    "lost_views_error",
     "online_store_config",
+    "parse_metadata",
 ]
 
 Key = int | str
@@ -46,6 +55,10 @@ STORES: dict[str, str] = {
 }
 DEFAULT_CONFIG: dict[str, Any] = {"type": "sqlite", "path": ".pitstop/online.sqlite"}
 ENV_VAR = "PITSTOP_ONLINE_STORE"
+#: what to do about a store whose metadata or values are unusable
+REBUILD_HINT = "rebuild it with `pitstop materialize --full-refresh`"
+#: called with one human-readable line when a writer has to wait for another
+WaitCallback = Callable[[str], None]
 
 
 @dataclass
@@ -61,6 +74,43 @@ class OnlineMetadata:
 
     snapshot: dict[str, Any] | None = None
     watermarks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def parse_metadata(
+    snapshot: str | bytes | None, watermarks: str | bytes | None, where: str
+) -> OnlineMetadata:
+    """The stored metadata record (JSON text) as `OnlineMetadata`.
+
+    Raises:
+        OnlineStoreError: a record is not the JSON a materialize writes (the
+            store was edited or damaged), with the way to recover.
+    """
+    try:
+        snap = json.loads(snapshot) if snapshot else None
+        marks = json.loads(watermarks) if watermarks else {}
+        if snap is not None and not isinstance(snap, dict):
+            raise ValueError("the snapshot is not a JSON object")
+        if not isinstance(marks, dict) or not all(isinstance(m, dict) for m in marks.values()):
+            raise ValueError("the watermarks are not a JSON object of objects")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise OnlineStoreError(
+            f"the online store {where} holds unreadable metadata ({exc}); {REBUILD_HINT}"
+        ) from None
+    return OnlineMetadata(snapshot=snap, watermarks=marks)
+
+
+def lost_views_error(where: str, views: Sequence[str]) -> OnlineStoreError:
+    """The error for views whose table or hash is gone while the metadata lists
+    them: an incremental run would write "0 rows" into nothing and lookups would
+    fail, so materialize stops and says how to rebuild them."""
+    names = ", ".join(views)
+    selects = " ".join(f"--select {view}" for view in views)
+    return OnlineStoreError(
+        f"the online store {where} has lost the values of view(s) {names} (their table or "
+        "hash was deleted, or the store was edited or damaged) although its metadata lists "
+        f"them; rebuild with `pitstop materialize --full-refresh` (or only those: "
+        f"`pitstop materialize --full-refresh {selects}`)"
+    )
 
 
 class OnlineWriter(ABC):
@@ -96,6 +146,24 @@ class OnlineWriter(ABC):
         """
 
     @abstractmethod
+    def drop(self, view: str) -> None:
+        """Delete ``view`` and all its values, published with `commit` (a view
+        removed from the project or no longer ``online``)."""
+
+    @abstractmethod
+    def missing(self, views: Sequence[str]) -> list[str]:
+        """Of ``views``, which have no table / hash in the store although the
+        metadata says they hold values: the store was damaged or edited."""
+
+    def check(self) -> None:  # noqa: B027 - optional hook, Redis checks itself
+        """Verify the store's integrity before anything is written (may take a
+        while on a big store: materialize runs it while DuckDB reads the first view).
+
+        Raises:
+            OnlineStoreError: the store is damaged, with the way to recover.
+        """
+
+    @abstractmethod
     def commit(self, snapshot: dict[str, Any], watermarks: dict[str, dict[str, Any]]) -> None:
         """Publish every write of this unit of work with the new metadata, atomically."""
 
@@ -125,8 +193,21 @@ class OnlineStore(ABC):
     kind: ClassVar[str]
 
     @abstractmethod
-    def writer(self) -> OnlineWriter:
-        """Begin a unit of work (see `OnlineWriter`)."""
+    def writer(
+        self, lock_timeout: float | None = None, on_wait: WaitCallback | None = None
+    ) -> OnlineWriter:
+        """Begin a unit of work (see `OnlineWriter`).
+
+        Args:
+            lock_timeout: seconds to wait for another writer to finish (stores
+                whose writers wait for each other; default: the store's own).
+            on_wait: called once with a human-readable line when the writer has
+                to wait, so that a wait is never silent.
+
+        Raises:
+            OnlineStoreError: the store is unreachable, damaged, or still held by
+                another writer after ``lock_timeout``.
+        """
 
     @abstractmethod
     def read(self, requests: Sequence[tuple[str, Sequence[Key]]]) -> list[dict[Key, bytes]]:

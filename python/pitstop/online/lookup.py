@@ -35,7 +35,13 @@ from pitstop.errors import (
     UnknownFeatureViewError,
     UnknownServiceError,
 )
-from pitstop.online.base import Key, OnlineStore, get_online_store, online_store_config
+from pitstop.online.base import (
+    REBUILD_HINT,
+    Key,
+    OnlineStore,
+    get_online_store,
+    online_store_config,
+)
 from pitstop.online.codec import DECODERS, INT64_MAX, INT64_MIN, INTEGER_TYPES, encode_key
 from pitstop.online.spec import RegistrySnapshot
 
@@ -388,7 +394,9 @@ def get_online_features(
             return lookup(state, plan, columns, now_us)
         except _StaleLayout:
             raise OnlineStoreError(
-                "the online store changed its schema twice during one lookup; retry"
+                "the online store changed its schema twice during one lookup, or it holds "
+                "a value whose layout its metadata does not list (edited or damaged); "
+                f"retry, and if it persists, {REBUILD_HINT}"
             ) from None
 
 
@@ -407,6 +415,24 @@ def _as_datetime(as_of: Any) -> datetime:
 
 class _StaleLayout(Exception):
     """A stored value was written under another layout than the cached snapshot's."""
+
+
+# what decoding a packed value that is not one (an edited or damaged store)
+# raises: marshal errors, a non-tuple or short tuple, a decoder's bad input
+_UNDECODABLE = (ValueError, TypeError, EOFError, IndexError, KeyError, ArithmeticError)
+
+
+def _undecodable(
+    state: OnlineLookup, plan: _Plan, vp: _ViewPlan | None, exc: Exception
+) -> OnlineStoreError:
+    """The error for a stored value that does not decode (error path only: the
+    success path of a lookup pays nothing for it)."""
+    views = vp.view if vp is not None else ", ".join(plan.view_names)
+    return OnlineStoreError(
+        f"the online store {state.store.describe()} holds a value of view '{views}' that "
+        f"does not decode ({type(exc).__name__}: {exc}): the store was edited or damaged; "
+        f"{REBUILD_HINT}"
+    )
 
 
 def _key_columns(
@@ -557,52 +583,55 @@ def _lookup(
     values: dict[str, list[Any]] = {}
     statuses: dict[str, list[Status]] = {}
     stamps: dict[str, list[int | None]] = {}
-    for vp, view_keys, found in zip(plan.views, encoded, replies, strict=True):
-        # missing keys get a stand-in row: the view's layout, a far-future
-        # timestamp (never expired) and NULL features; patched below
-        missing_row = (vp.layout, _NEVER, None) + (None,) * (vp.width - 3)
-        # found never holds None, so a None key maps to None
-        get: Any = found.get
-        blobs: list[Any] = list(map(get, view_keys)) if found else [None] * n
-        rows: list[tuple[Any, ...]]
-        if None in blobs:
-            rows = [missing_row if b is None else _loads(b) for b in blobs]
-        else:
-            rows = list(map(_loads, blobs))
-        # before zipping: a row of another layout may have another width (the
-        # stand-ins have the cached layout, so they always pass)
-        if list(map(_first, rows)).count(vp.layout) != n:
-            raise _StaleLayout
-        cols = list(zip(*rows, strict=True)) if rows else [()] * vp.width
-        # rows that are not simply PRESENT: not found or expired
-        odd: dict[int, Status] = {}
-        ts_col: list[int | None] = list(cols[1])
-        if None in blobs:
-            for i, blob in enumerate(blobs):
-                if blob is None:
-                    odd[i] = NOT_FOUND
-                    ts_col[i] = None
-        if vp.ttl_us is not None and n:
-            cutoff = now_us - vp.ttl_us
-            if min(cols[1]) < cutoff:
-                for i, ts in enumerate(cols[1]):
-                    if ts < cutoff:
-                        odd[i] = EXPIRED
-        for ref, position, decoder in vp.features:
-            col = list(cols[position])
-            status = [PRESENT] * n
-            for i, kind in odd.items():
-                status[i] = kind
-                col[i] = None
-            if None in col:
-                for i, v in enumerate(col):
-                    if v is None and i not in odd:
-                        status[i] = NULL
-            if decoder is not None:
-                col = [None if v is None else decoder(v) for v in col]
-            values[ref] = col
-            statuses[ref] = status
-            stamps[ref] = ts_col
+    try:
+        for vp, view_keys, found in zip(plan.views, encoded, replies, strict=True):
+            # missing keys get a stand-in row: the view's layout, a far-future
+            # timestamp (never expired) and NULL features; patched below
+            missing_row = (vp.layout, _NEVER, None) + (None,) * (vp.width - 3)
+            # found never holds None, so a None key maps to None
+            get: Any = found.get
+            blobs: list[Any] = list(map(get, view_keys)) if found else [None] * n
+            rows: list[tuple[Any, ...]]
+            if None in blobs:
+                rows = [missing_row if b is None else _loads(b) for b in blobs]
+            else:
+                rows = list(map(_loads, blobs))
+            # before zipping: a row of another layout may have another width (the
+            # stand-ins have the cached layout, so they always pass)
+            if list(map(_first, rows)).count(vp.layout) != n:
+                raise _StaleLayout
+            cols = list(zip(*rows, strict=True)) if rows else [()] * vp.width
+            # rows that are not simply PRESENT: not found or expired
+            odd: dict[int, Status] = {}
+            ts_col: list[int | None] = list(cols[1])
+            if None in blobs:
+                for i, blob in enumerate(blobs):
+                    if blob is None:
+                        odd[i] = NOT_FOUND
+                        ts_col[i] = None
+            if vp.ttl_us is not None and n:
+                cutoff = now_us - vp.ttl_us
+                if min(cols[1]) < cutoff:
+                    for i, ts in enumerate(cols[1]):
+                        if ts < cutoff:
+                            odd[i] = EXPIRED
+            for ref, position, decoder in vp.features:
+                col = list(cols[position])
+                status = [PRESENT] * n
+                for i, kind in odd.items():
+                    status[i] = kind
+                    col[i] = None
+                if None in col:
+                    for i, v in enumerate(col):
+                        if v is None and i not in odd:
+                            status[i] = NULL
+                if decoder is not None:
+                    col = [None if v is None else decoder(v) for v in col]
+                values[ref] = col
+                statuses[ref] = status
+                stamps[ref] = ts_col
+    except _UNDECODABLE as exc:
+        raise _undecodable(state, plan, locals().get("vp"), exc) from None
     return OnlineFeatures(
         key_columns=list(plan.key_columns),
         keys={k: list(columns[k]) for k in plan.key_columns},
@@ -650,33 +679,36 @@ def _lookup_one(
     values: dict[str, list[Any]] = {}
     statuses: dict[str, list[Status]] = {}
     stamps: dict[str, list[int | None]] = {}
-    for vp, blob in zip(plan.views, blobs, strict=True):
-        if blob is None:
-            missing: list[int | None] = [None]
-            for ref, _, _ in vp.features:
-                values[ref] = [None]
-                statuses[ref] = [NOT_FOUND]
-                stamps[ref] = missing
-            continue
-        row = _loads(blob)
-        if row[0] != vp.layout:
-            raise _StaleLayout
-        ts_list: list[int | None] = [row[1]]
-        if vp.ttl_us is not None and row[1] < now_us - vp.ttl_us:
-            for ref, _, _ in vp.features:
-                values[ref] = [None]
-                statuses[ref] = [EXPIRED]
+    try:
+        for vp, blob in zip(plan.views, blobs, strict=True):
+            if blob is None:
+                missing: list[int | None] = [None]
+                for ref, _, _ in vp.features:
+                    values[ref] = [None]
+                    statuses[ref] = [NOT_FOUND]
+                    stamps[ref] = missing
+                continue
+            row = _loads(blob)
+            if row[0] != vp.layout:
+                raise _StaleLayout
+            ts_list: list[int | None] = [row[1]]
+            if vp.ttl_us is not None and row[1] < now_us - vp.ttl_us:
+                for ref, _, _ in vp.features:
+                    values[ref] = [None]
+                    statuses[ref] = [EXPIRED]
+                    stamps[ref] = ts_list
+                continue
+            for ref, position, decoder in vp.features:
+                value = row[position]
+                if value is None:
+                    values[ref] = [None]
+                    statuses[ref] = [NULL]
+                else:
+                    values[ref] = [value if decoder is None else decoder(value)]
+                    statuses[ref] = [PRESENT]
                 stamps[ref] = ts_list
-            continue
-        for ref, position, decoder in vp.features:
-            value = row[position]
-            if value is None:
-                values[ref] = [None]
-                statuses[ref] = [NULL]
-            else:
-                values[ref] = [value if decoder is None else decoder(value)]
-                statuses[ref] = [PRESENT]
-            stamps[ref] = ts_list
+    except _UNDECODABLE as exc:
+        raise _undecodable(state, plan, locals().get("vp"), exc) from None
     return OnlineFeatures(
         key_columns=list(plan.key_columns),
         keys={k: columns[k] for k in plan.key_columns},

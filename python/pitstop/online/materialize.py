@@ -1,14 +1,12 @@
 """`materialize`: write the latest feature values of online views to the online store.
 
 For each view, one DuckDB query (on the project's DuckDB file, opened read-only)
-picks per entity the row with the latest feature timestamp ``ts <= as_of``,
-ties broken by the tie order of every entry point (README, "Tied rows":
-created timestamp with NULL oldest, then the macro ``pitstop._pit_tiebreak``,
-compiled through dbt and cached on disk), exactly the row the point-in-time
-join picks for a spine row at ``as_of``; rows are streamed as Arrow record
-batches, packed (`pitstop.online.codec`) and upserted. DuckDB aggregates with a
-hash table per entity and spills to disk past its memory limit, and Python
-holds one batch at a time, so memory stays bounded whatever the view's size.
+picks per entity the row with the latest feature timestamp ``ts <= as_of``
+(ties: latest created timestamp), exactly the row the point-in-time join picks
+for a spine row at ``as_of``; rows are streamed as Arrow record batches,
+packed (`pitstop.online.codec`) and upserted. DuckDB aggregates with a hash
+table per entity and spills to disk past its memory limit, and Python holds
+one batch at a time, so memory stays bounded whatever the view's size.
 
 Incremental by default: the store keeps one watermark per view (the previous
 run's ``as_of`` and the largest created timestamp it saw) and a run reads only
@@ -20,12 +18,19 @@ whose schema changed, a first run, an ``as_of`` before the previous one and
 ``full_refresh=True`` rebuild the view from scratch.
 
 All views of a run are published in one atomic step with the new watermarks
-and the registry snapshot lookups use (see `pitstop.online.base`).
+and the registry snapshot lookups use (see `pitstop.online.base`). The same
+step drops the views the store holds that the project no longer serves (removed,
+or no longer ``online: true``), so a lookup can never get a stale ``PRESENT``.
+
+A store whose metadata lists views whose table or hash is gone, or whose file
+is damaged, stops the run with an `OnlineStoreError` saying how to recover; a
+full refresh rebuilds over missing tables and unreadable metadata. A run that
+has to wait for another one says so (``on_wait``) and gives up after
+``lock_timeout`` seconds (``PITSTOP_LOCK_TIMEOUT``, default 600).
 """
 
 from __future__ import annotations
 
-import json
 import marshal
 import re
 import tempfile
@@ -38,9 +43,16 @@ from itertools import chain, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pitstop.errors import ContractError, DbtError, MaterializationError, PitstopError
+from pitstop.errors import ContractError, MaterializationError, PitstopError
 from pitstop.faults import fault_point
-from pitstop.online.base import OnlineStore, get_online_store, online_store_config
+from pitstop.online.base import (
+    OnlineMetadata,
+    OnlineStore,
+    WaitCallback,
+    get_online_store,
+    lost_views_error,
+    online_store_config,
+)
 from pitstop.online.codec import (
     INT64_MIN,
     key_sql,
@@ -66,6 +78,7 @@ Progress = Callable[[str, int, int], None]
 BATCH_ROWS = 100_000
 _QUOTED = re.compile(r'"((?:[^"]|"")*)"')
 MEMORY_ENV = "PITSTOP_MATERIALIZE_MEMORY"
+LOCK_TIMEOUT_ENV = "PITSTOP_LOCK_TIMEOUT"
 # what DuckDB's memory_limit accepts, strictly (the value is spliced into a SET:
 # DuckDB binds no parameters there): "1GB", "1.5 GiB", "512MB", "80%"
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*([KMGT]i?B|%)$", re.IGNORECASE)
@@ -90,6 +103,8 @@ class MaterializeResult:
     as_of: datetime
     views: list[ViewResult] = field(default_factory=list)
     seconds: float = 0.0
+    #: views removed from the store: gone from the project or no longer online
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -107,16 +122,23 @@ class MaterializeResult:
             "views": [asdict(v) for v in self.views],
             "rows_read": self.rows_read,
             "entities_written": self.entities_written,
+            "dropped": list(self.dropped),
             "seconds": round(self.seconds, 3),
         }
 
     def summary(self) -> str:
-        """One line: views, rows read, entities written, seconds."""
+        """One line: views, rows read, entities written, seconds (and the views
+        dropped from the store, if any)."""
         seconds = self.seconds or 1e-9
+        dropped = (
+            f"; dropped {len(self.dropped)} view(s) no longer online: {', '.join(self.dropped)}"
+            if self.dropped
+            else ""
+        )
         return (
             f"materialized {len(self.views)} view(s) into {self.store}: "
             f"{self.rows_read:,} rows read, {self.entities_written:,} entities written "
-            f"in {self.seconds:.2f} s ({self.rows_read / seconds:,.0f} rows/s)"
+            f"in {self.seconds:.2f} s ({self.rows_read / seconds:,.0f} rows/s){dropped}"
         )
 
 
@@ -132,8 +154,14 @@ def materialize(
     full_refresh: bool = False,
     progress: Progress | None = None,
     as_of: datetime | None = None,
+    lock_timeout: float | None = None,
+    on_wait: WaitCallback | None = None,
 ) -> MaterializeResult:
     """Write the latest value per entity of online feature views to the online store.
+
+    Views the store holds that the project no longer serves (removed, or no
+    longer ``online: true``) are dropped in the same atomic step, whatever
+    ``select`` says, and listed in the result's ``dropped``.
 
     Args:
         project: the dbt project (its DuckDB file and online-store settings).
@@ -144,6 +172,11 @@ def materialize(
             each batch (the CLI draws a progress bar with it).
         as_of: materialization time (naive UTC or aware; default now): rows with a
             later feature timestamp are not served yet.
+        lock_timeout: seconds to wait for another materialize writing the same
+            store (default ``PITSTOP_LOCK_TIMEOUT``, else 600; SQLite only: Redis
+            runs never wait, the later commit fails instead).
+        on_wait: called with one line of text when this run has to wait for
+            another one (the CLI prints it on stderr).
 
     Returns:
         a `MaterializeResult` with rows read, entities written and seconds per view.
@@ -153,23 +186,50 @@ def materialize(
         ContractError: a selected view is not ``online: true`` or has unsupported keys.
         MaterializationError: reading DuckDB or writing the store failed; the
             store was left exactly as it was.
+        OnlineStoreError: the store is unreachable, damaged (lost view tables,
+            corrupt pages, unreadable metadata: the message says how to recover)
+            or still written by another run after ``lock_timeout``.
     """
     started = time.perf_counter()
     as_of = naive_utc(as_of or datetime.now(UTC))
     as_of_us = epoch_us(as_of)
     views = _selected_views(registry, select)
-    tiebreaks = _tiebreaks(project, views)
+    timeout = _lock_timeout(lock_timeout)
     online = open_online_store(project)
     result = MaterializeResult(store=online.describe(), as_of=as_of)
     duck = None
     try:
         duck = _connect_duckdb(project.duckdb_path)
-        with online.writer() as writer:
-            meta = writer.metadata()
-            snapshot = RegistrySnapshot.build(
-                registry, views, RegistrySnapshot.from_json(meta.snapshot)
+        with online.writer(lock_timeout=timeout, on_wait=on_wait) as writer:
+            try:
+                meta = writer.metadata()
+                previous_snapshot = RegistrySnapshot.from_json(meta.snapshot)
+            except PitstopError:
+                if not full_refresh:
+                    raise
+                # unreadable metadata: a full refresh rebuilds it from scratch
+                meta, previous_snapshot = OnlineMetadata(), None
+            served = {view.name for view in registry.views.values() if view.online}
+            stored = set(previous_snapshot.views if previous_snapshot else ()) | set(
+                meta.watermarks
             )
-            watermarks = dict(meta.watermarks)
+            result.dropped = sorted(stored - served)
+            for name in result.dropped:
+                writer.drop(name)
+            snapshot = RegistrySnapshot.build(
+                registry, views, previous_snapshot, drop=result.dropped
+            )
+            watermarks = {name: mark for name, mark in meta.watermarks.items() if name in served}
+            rebuilt = {view.name for view in views} if full_refresh else set()
+            lost = writer.missing(
+                [
+                    name
+                    for name, mark in watermarks.items()
+                    if name not in rebuilt and mark.get("stored", True)
+                ]
+            )
+            if lost:
+                raise lost_views_error(online.describe(), lost)
             plans = []
             for view in views:
                 spec = snapshot.views[view.name]
@@ -178,25 +238,23 @@ def materialize(
                     full_refresh
                     or previous is None
                     or previous.get("layout") != spec.layout
-                    or previous.get("as_of_us", INT64_MIN) > as_of_us
+                    or not isinstance(previous.get("as_of_us"), int)
+                    or previous["as_of_us"] > as_of_us
                 )
                 plans.append((view, spec, None if full else previous))
             # DuckDB aggregates the next view (in C++, without the GIL) while this
             # thread packs and writes the current one
             with ThreadPoolExecutor(max_workers=1) as pool:
-                pending = (
-                    [pool.submit(_query_view, duck, *plans[0], as_of_us, tiebreaks)]
-                    if plans
-                    else []
-                )
+                pending = [pool.submit(_query_view, duck, *plans[0], as_of_us)] if plans else []
                 try:
                     for i, (view, spec, previous) in enumerate(plans):
                         view_started = time.perf_counter()
+                        if i == 0:
+                            # while DuckDB reads the first view
+                            writer.check()
                         query = pending[i].result()
                         if i + 1 < len(plans):
-                            pending.append(
-                                pool.submit(_query_view, duck, *plans[i + 1], as_of_us, tiebreaks)
-                            )
+                            pending.append(pool.submit(_query_view, duck, *plans[i + 1], as_of_us))
                         outcome = ViewResult(view=view.name, full_refresh=previous is None)
                         result.views.append(outcome)
                         watermarks[view.name] = _write_view(
@@ -206,8 +264,10 @@ def materialize(
                 except BaseException:
                     for future in pending[len(result.views) :]:
                         if not future.cancel() and future.exception() is None:
-                            future.result().cursor.close()
+                            future.result().close()
                     raise
+            if not plans:
+                writer.check()
             fault_point("materialize.before_commit")
             writer.commit(snapshot.to_json(), watermarks)
     except PitstopError:
@@ -238,6 +298,28 @@ def _selected_views(registry: Registry, select: Sequence[str] | None) -> list[Fe
             )
         views.append(view)
     return views
+
+
+def _lock_timeout(given: float | None) -> float | None:
+    """Seconds to wait for another writer: ``given``, else ``PITSTOP_LOCK_TIMEOUT``,
+    else None (the store's default, 600 s)."""
+    if given is not None:
+        value, source = given, "lock_timeout"
+    else:
+        text = env(LOCK_TIMEOUT_ENV)
+        if text is None:
+            return None
+        source = f"{LOCK_TIMEOUT_ENV}={text!r}"
+        try:
+            value = float(text.strip())
+        except ValueError:
+            value = float("nan")
+    if not (isinstance(value, int | float) and 0 <= value < float("inf")):
+        raise MaterializationError(
+            f"{source} is not a number of seconds >= 0 (e.g. 600; 0 fails at once "
+            "when another materialize is running)"
+        )
+    return float(value)
 
 
 def _connect_duckdb(path: Path) -> Any:
@@ -286,69 +368,22 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _tiebreaks(project: Project, views: Sequence[FeatureView]) -> dict[str, str]:
-    """Per view, the SQL of the last key of the tie order: the macro
-    ``pitstop._pit_tiebreak``, the definition the point-in-time join and
-    feature_history use, compiled through dbt instead of restated here. All
-    views in one ``dbt compile``, cached on disk per manifest content, so only
-    the first run after a dbt change pays for dbt.
-
-    Raises:
-        DbtError: dbt could not compile the macro (Pitstop's macros missing?).
-    """
-    if not views:
-        return {}
-    from pitstop.offline.compile import compile_cached, jinja_literal
-
-    names = sorted({view.name for view in views})
-    inline = "{{ pitstop._pit_tiebreak_json(" + jinja_literal(names) + ") }}"
-    try:
-        compiled = compile_cached(project, inline, names_relations=False)
-    except DbtError as exc:
-        raise DbtError(
-            "materialize breaks ties between rows with the macro pitstop._pit_tiebreak, "
-            f"which dbt could not compile (are Pitstop's macros in the project?): {exc}"
-        ) from exc
-    try:
-        tiebreaks = json.loads(compiled)
-    except ValueError:
-        tiebreaks = None
-    if not isinstance(tiebreaks, dict) or not all(
-        isinstance(tiebreaks.get(name), str) and tiebreaks[name] for name in names
-    ):
-        raise DbtError(f"pitstop._pit_tiebreak_json compiled to {compiled!r}, not {{view: SQL}}")
-    return {name: str(tiebreaks[name]) for name in names}
-
-
-def _view_sql(
-    view: FeatureView, spec: ViewSpec, incremental: bool, tiebreak: str
-) -> tuple[str, str | None]:
+def _view_sql(view: FeatureView, spec: ViewSpec, incremental: bool) -> tuple[str, str | None]:
     """The latest-row-per-entity query and the max-created-timestamp query.
-
-    Two passes, because the tie order (timestamp, created timestamp, then the
-    ``tiebreak`` hash) is 192 bits and no single scalar DuckDB's ``arg_max``
-    is fast on holds it (``arg_max`` on a struct is about ten times slower):
-    `pitstop$latest` takes per entity the greatest (timestamp, created) as one
-    HUGEINT over the rows that may change the answer; then every row of the
-    view at exactly that (key, timestamp, created), whether or not it changed,
-    competes on the hash, which is computed for those rows only. Joining on the
-    timestamp column itself lets DuckDB skip row groups outside the
-    timestamps found, so an incremental run still reads little.
 
     Parameters: ``$as_of`` and, when incremental, ``$prev_as_of`` and
     ``$prev_created`` (all microseconds since the epoch, UTC).
     """
     keys = list(spec.key_names)
     key_types = list(spec.key_types)
-    ts_column = _q(view.timestamp)
-    ts = f"epoch_us({ts_column})"
+    ts = f"epoch_us({_q(view.timestamp)})"
     cts = f"epoch_us({_q(view.created_timestamp)})" if view.created_timestamp else "null::bigint"
     valid_to = f"epoch_us({_q(view.valid_to)})" if view.kind != "event" and view.valid_to else None
     features = [f"f{i} := {value_sql(_q(f.name), f.dtype)}" for i, f in enumerate(spec.features)]
     row = ", ".join(
         [f"ts := {ts}", f"cts := {cts}", f"vt := {valid_to or 'null::bigint'}", *features]
     )
-    # (ts, created ts, NULL oldest) as one orderable scalar
+    # one orderable scalar for (ts, created ts): arg_max on a tuple is much slower
     version = (
         f"{ts}::hugeint * 18446744073709551616 + "
         f"(coalesce({cts}, {INT64_MIN})::hugeint + 9223372036854775808)"
@@ -364,56 +399,31 @@ def _view_sql(
         if valid_to:
             changed.append(f"({valid_to} > $prev_as_of and {valid_to} <= $as_of)")
         where.append("(" + " or ".join(changed) + ")")
-    where.extend(_q(k) + " is not null" for k in keys)
     relation = _relation_sql(view.relation)
-    # helper names hold a "$", which no feature, key or timestamp name (plain
-    # identifiers, checked by the registry) can: unqualified names stay unambiguous
-    latest_keys = [f'"pitstop${i}"' for i in range(len(keys))]
-    latest = ", ".join(
-        [
-            *(f"{_q(k)} as {h}" for k, h in zip(keys, latest_keys, strict=True)),
-            'count(*) as "pitstop$n"',
-            f'max({ts_column}) as "pitstop$ts"',
-            f'max({version}) as "pitstop$version"',
-        ]
-    )
-    on = " and ".join(
-        [
-            *(f"{_q(k)} = {h}" for k, h in zip(keys, latest_keys, strict=True)),
-            f'{ts_column} = "pitstop$ts"',
-            f'{version} = "pitstop$version"',
-        ]
-    )
     outputs = [
         f"case when r.vt <= $as_of then null else r.f{i} end as f{i}"
         for i in range(len(spec.features))
     ]
-    # identifiers are quoted by _q or come from the validated registry; values
-    # are bound; `tiebreak` is the compiled macro
+    # identifiers are quoted by _q or come from the validated registry; values are bound
     outer = ", ".join(["k", "n", "r.ts as ts", "r.cts as cts", *outputs])
     inner = ", ".join(
         [
             f"{key_sql([_q(k) for k in keys], key_types)} as k",
-            'any_value("pitstop$n") as n',
-            f"arg_max(struct_pack({row}), {tiebreak}) as r",
+            "count(*) as n",
+            f"arg_max(struct_pack({row}), {version}) as r",
         ]
     )
+    where.extend(_q(k) + " is not null" for k in keys)
     sql = " ".join(
         [
-            'with "pitstop$latest" as (select',
-            latest,
-            "from",
-            relation,
-            "where",
-            " and ".join(where),
-            "group by all) select",
+            "select",
             outer,
             "from (select",
             inner,
             "from",
             relation,
-            'inner join "pitstop$latest" on',
-            on,
+            "where",
+            " and ".join(where),
             "group by all) order by k",
         ]
     )
@@ -434,6 +444,17 @@ class _Query:
     first: Any
     max_created: int | None
 
+    def close(self) -> None:
+        """Release the query, its Arrow reader first: a reader left open (say,
+        kept alive by a traceback after an error) keeps the DuckDB file busy,
+        and the next connection to it in this process would wait forever."""
+        close_reader = getattr(self.reader, "close", None)
+        try:
+            if close_reader is not None:
+                close_reader()
+        finally:
+            self.cursor.close()
+
 
 def _query_view(
     duck: Any,
@@ -441,12 +462,11 @@ def _query_view(
     spec: ViewSpec,
     previous: dict[str, Any] | None,
     as_of_us: int,
-    tiebreaks: dict[str, str],
 ) -> _Query:
     """Run a view's latest-row query up to its first batch (the aggregation)."""
     import duckdb
 
-    sql, created_sql = _view_sql(view, spec, previous is not None, tiebreaks[view.name])
+    sql, created_sql = _view_sql(view, spec, previous is not None)
     params: dict[str, Any] = {"as_of": as_of_us}
     if previous is not None:
         params["prev_as_of"] = previous["as_of_us"]
@@ -511,8 +531,18 @@ def _write_view(
             f"left as it was: {exc}"
         ) from exc
     finally:
-        query.cursor.close()
+        query.close()
     max_created = query.max_created
     if previous is not None and max_created is None:
         max_created = previous.get("max_created_us")
-    return {"as_of_us": as_of_us, "max_created_us": max_created, "layout": layout}
+    # whether the store holds values of the view (a Redis hash exists only then):
+    # a later run checks that what should be there still is
+    stored = outcome.entities_written > 0 or (
+        previous is not None and bool(previous.get("stored", True))
+    )
+    return {
+        "as_of_us": as_of_us,
+        "max_created_us": max_created,
+        "layout": layout,
+        "stored": stored,
+    }

@@ -20,22 +20,44 @@ transaction discarded by the server; and a concurrent run that committed in
 between makes ``EXEC`` fail (``WATCH``) instead of mixing two runs.
 Lookups read all views in one ``MULTI``/``EXEC`` pipeline: one round trip, one
 consistent snapshot.
+
+Concurrent runs do not wait for each other (``lock_timeout`` does not apply):
+the one that commits second fails with nothing published. A view removed from
+the project is ``UNLINK``ed in the same ``MULTI``/``EXEC``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from pitstop.errors import MaterializationError, OnlineStoreError
-from pitstop.online.base import Key, OnlineMetadata, OnlineStore, OnlineWriter, Row
+from pitstop.online.base import (
+    REBUILD_HINT,
+    Key,
+    OnlineMetadata,
+    OnlineStore,
+    OnlineWriter,
+    Row,
+    WaitCallback,
+    parse_metadata,
+)
 from pitstop.online.codec import INT64_MIN, unpack
 
 __all__ = ["RedisOnlineStore"]
 
 _CHUNK = 10_000
+_CREDENTIALS = re.compile(r"//[^@/]*@")
+_DB_PATH = re.compile(r"/?[0-9]*", re.ASCII)
+
+
+def _redacted(url: str) -> str:
+    """``url`` without a user or password (``redis://***@host:port/db``)."""
+    return _CREDENTIALS.sub("//***@", url)
 
 
 def _redis_module() -> Any:
@@ -62,6 +84,19 @@ class RedisOnlineStore(OnlineStore):
         if not config.get("url"):
             raise OnlineStoreError("the redis online store needs a `url` (redis://host:port/db)")
         self.url = str(config["url"])
+        try:
+            # parsed now so that a malformed URL is one clear error, not a
+            # ValueError from deep inside the client on first use
+            self._url_parts: dict[str, Any] = _redis_module().connection.parse_url(self.url)
+            path = urlsplit(self.url).path
+            if self.url.startswith(("redis://", "rediss://")) and not _DB_PATH.fullmatch(path):
+                # redis-py ignores a database that is not a number and uses db 0
+                raise ValueError(f"database {path.lstrip('/')!r} is not a number")
+        except (ValueError, TypeError) as exc:
+            raise OnlineStoreError(
+                f"the redis online store URL {_redacted(self.url)!r} is malformed: {exc}; "
+                "expected redis://host:port/db, e.g. redis://127.0.0.1:6379/0"
+            ) from None
         self.prefix = str(config.get("prefix", "pitstop"))
         self.staging_ttl_s = int(config.get("staging_ttl_s", 86_400))
         self.meta_key = f"{self.prefix}:meta"
@@ -69,8 +104,7 @@ class RedisOnlineStore(OnlineStore):
 
     def describe(self) -> str:
         # never print credentials that may be part of the URL
-        redis = _redis_module()
-        kwargs = redis.connection.parse_url(self.url)
+        kwargs = self._url_parts
         where = kwargs.get("path") or f"{kwargs.get('host', '?')}:{kwargs.get('port', 6379)}"
         return f"redis {where} db {kwargs.get('db', 0)} prefix {self.prefix}"
 
@@ -108,9 +142,12 @@ class RedisOnlineStore(OnlineStore):
             values = self.client().hgetall(self.meta_key)
         except redis.RedisError as exc:
             raise OnlineStoreError(f"reading the redis online store failed: {exc}") from exc
-        return _metadata(values)
+        return _metadata(values, self)
 
-    def writer(self) -> OnlineWriter:
+    def writer(
+        self, lock_timeout: float | None = None, on_wait: WaitCallback | None = None
+    ) -> OnlineWriter:
+        # runs do not wait for each other here: WATCH makes the later commit fail
         return _RedisWriter(self)
 
     def teardown(self) -> None:
@@ -130,18 +167,16 @@ class RedisOnlineStore(OnlineStore):
             self._client = None
 
 
-def _metadata(values: Mapping[bytes, bytes]) -> OnlineMetadata:
-    snapshot = values.get(b"snapshot")
-    watermarks = values.get(b"watermarks")
-    return OnlineMetadata(
-        snapshot=json.loads(snapshot) if snapshot else None,
-        watermarks=json.loads(watermarks) if watermarks else {},
-    )
+def _metadata(values: Mapping[bytes, bytes], store: RedisOnlineStore) -> OnlineMetadata:
+    return parse_metadata(values.get(b"snapshot"), values.get(b"watermarks"), store.describe())
 
 
 def _version(blob: bytes) -> tuple[int, int]:
     row = unpack(blob)
-    return row[1], INT64_MIN if row[2] is None else row[2]
+    ts, cts = row[1], row[2]
+    if type(ts) is not int or (cts is not None and type(cts) is not int):
+        raise TypeError("the timestamps of the packed value are not integers")
+    return ts, INT64_MIN if cts is None else cts
 
 
 class _RedisWriter(OnlineWriter):
@@ -155,17 +190,45 @@ class _RedisWriter(OnlineWriter):
         self.watch = self.client.pipeline(transaction=True)
         try:
             self.watch.watch(store.meta_key)
-            self._metadata = _metadata(self.watch.hgetall(store.meta_key))
+            self._metadata_error: OnlineStoreError | None = None
+            try:
+                self._metadata = _metadata(self.watch.hgetall(store.meta_key), store)
+            except OnlineStoreError as exc:
+                # raised by metadata(): a full refresh may rebuild over it
+                self._metadata, self._metadata_error = OnlineMetadata(), exc
         except self.redis.RedisError as exc:
             self.watch.reset()
             raise OnlineStoreError(f"cannot reach the redis online store: {exc}") from exc
         self.staged: dict[str, str] = {}  # view -> staging key
         self.staged_rows: dict[str, int] = {}
         self.pending: dict[str, dict[Key, bytes]] = {}  # incremental winners per view
+        self.dropped: set[str] = set()
         self._open = True
 
     def metadata(self) -> OnlineMetadata:
+        if self._metadata_error is not None:
+            raise self._metadata_error
         return self._metadata
+
+    def missing(self, views: Sequence[str]) -> list[str]:
+        if not views:
+            return []
+        pipe = self.client.pipeline(transaction=False)
+        for view in views:
+            pipe.exists(self.store.view_key(view))
+        try:
+            found = pipe.execute()
+        except self.redis.RedisError as exc:
+            raise OnlineStoreError(f"reading the redis online store failed: {exc}") from exc
+        return [view for view, exists in zip(views, found, strict=True) if not exists]
+
+    def drop(self, view: str) -> None:
+        self.dropped.add(view)
+        self.pending.pop(view, None)
+        stage = self.staged.pop(view, None)
+        self.staged_rows.pop(view, None)
+        if stage is not None:
+            self.client.unlink(stage)
 
     def reset(self, view: str, integer_key: bool) -> None:
         key = f"{self.store.prefix}:stage:{self.run}:{view}"
@@ -203,9 +266,16 @@ class _RedisWriter(OnlineWriter):
             stored = self.client.hmget(live, [row[0] for row in chunk])
             for row, old in zip(chunk, stored, strict=True):
                 new_version = (row[1], INT64_MIN if row[2] is None else row[2])
-                if old is None or new_version >= _version(old):
-                    pending[row[0]] = row[3]
-                    written += 1
+                try:
+                    if old is None or new_version >= _version(old):
+                        pending[row[0]] = row[3]
+                        written += 1
+                except (ValueError, TypeError, EOFError, IndexError) as exc:
+                    raise OnlineStoreError(
+                        f"the redis online store holds a value of view '{view}' for key "
+                        f"{row[0]!r} that does not decode ({exc}): the store was edited or "
+                        f"damaged; {REBUILD_HINT}"
+                    ) from None
         return written
 
     def commit(self, snapshot: dict[str, Any], watermarks: dict[str, dict[str, Any]]) -> None:
@@ -216,6 +286,8 @@ class _RedisWriter(OnlineWriter):
             }
             trash: list[str] = []
             self.watch.multi()
+            for view in sorted(self.dropped):
+                self.watch.unlink(self.store.view_key(view))
             for view, stage in self.staged.items():
                 live = self.store.view_key(view)
                 if live_exists[view]:

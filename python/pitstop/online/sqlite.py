@@ -15,20 +15,40 @@ covering every view and the watermarks, and every lookup is one statement
 previous snapshot while the writer works and then sees the new one whole.
 A writer killed at any point leaves an uncommitted WAL tail that SQLite
 ignores and discards, i.e. the store and its watermarks as they were.
+
+A second writer waits for the first (up to ``lock_timeout``), says so through
+its ``on_wait`` callback, and names the first one from the small
+``<file>.writer`` record (pid, host, start) the holder keeps while it runs.
+Before writing, a writer runs SQLite's ``quick_check``: a damaged file is an
+`OnlineStoreError` telling to delete and rebuild it, never a run that reports
+"0 rows". The file and its ``-wal``/``-shm`` companions are created ``0600``
+(owner only) whatever the umask: feature values are often personal data.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pitstop.errors import MaterializationError, OnlineStoreError
-from pitstop.online.base import Key, OnlineMetadata, OnlineStore, OnlineWriter, Row
+from pitstop.errors import MaterializationError, OnlineStoreError, PitstopError
+from pitstop.online.base import (
+    REBUILD_HINT,
+    Key,
+    OnlineMetadata,
+    OnlineStore,
+    OnlineWriter,
+    Row,
+    WaitCallback,
+    parse_metadata,
+)
 from pitstop.online.codec import INT64_MIN
 
 __all__ = ["SQLiteOnlineStore"]
@@ -36,6 +56,53 @@ __all__ = ["SQLiteOnlineStore"]
 _META_DDL = "create table if not exists pitstop_meta (key text primary key, value text not null)"
 # SQLite's default SQLITE_MAX_VARIABLE_NUMBER is 32766 since 3.32
 _MAX_PARAMS = 30_000
+# owner read/write only: the values are often personal data
+FILE_MODE = 0o600
+_DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+_BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+_VIEW_PREFIX = "view__"
+
+
+def _code(exc: sqlite3.Error) -> int | None:
+    """The primary SQLite result code of ``exc`` (extended codes folded)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def _damaged(path: Path, detail: object) -> OnlineStoreError:
+    return OnlineStoreError(
+        f"the online store {path} is damaged ({detail}); it cannot be repaired in place: "
+        f"delete it (rm {path} {path}-wal {path}-shm) and run `pitstop materialize` "
+        "to rebuild it from the offline store"
+    )
+
+
+def _error(
+    path: Path, exc: sqlite3.Error, doing: str, cls: type[PitstopError] = OnlineStoreError
+) -> PitstopError:
+    """``exc`` as a Pitstop error: damage gets the recovery advice, a missing
+    view table the rebuild hint, anything else ``cls`` with what was being done."""
+    if _code(exc) in _DAMAGED:
+        return _damaged(path, exc)
+    if "no such table" in str(exc):
+        return OnlineStoreError(
+            f"{doing} {path} failed: {exc} (a view's table is missing: the store was "
+            f"edited or damaged); {REBUILD_HINT}"
+        )
+    return cls(f"{doing} {path} failed: {exc}")
+
+
+def _create_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (SQLite creates its
+    -wal and -shm files with the database file's mode)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, FILE_MODE)  # exactly 0600, whatever the umask
+    finally:
+        os.close(fd)
 
 
 def _table(view: str) -> str:
@@ -107,7 +174,6 @@ class SQLiteOnlineStore(OnlineStore):
         return conn
 
     def read(self, requests: Sequence[tuple[str, Sequence[Key]]]) -> list[dict[Key, bytes]]:
-        conn = self._reader()
         views: list[str] = []
         counts: list[int] = []
         params: list[Key] = []
@@ -117,6 +183,7 @@ class SQLiteOnlineStore(OnlineStore):
             params.extend(keys)
         out: list[dict[Key, bytes]] = [{} for _ in requests]
         try:
+            conn = self._reader()
             if len(params) <= _MAX_PARAMS and len(params) < 50 * len(requests):
                 sql = _select_sql(tuple(views), tuple(counts))
                 for i, key, value in conn.execute(sql, params).fetchall():
@@ -126,7 +193,7 @@ class SQLiteOnlineStore(OnlineStore):
                 # (one snapshot), each result turned into a dict in C
                 out = self._read_batch(conn, requests)
         except sqlite3.Error as exc:
-            raise OnlineStoreError(f"reading the online store {self.path} failed: {exc}") from exc
+            raise _error(self.path, exc, "reading the online store") from exc
         return out
 
     @staticmethod
@@ -152,7 +219,7 @@ class SQLiteOnlineStore(OnlineStore):
         try:
             rows = self._reader().execute(_one_sql(views), keys).fetchall()
         except sqlite3.Error as exc:
-            raise OnlineStoreError(f"reading the online store {self.path} failed: {exc}") from exc
+            raise _error(self.path, exc, "reading the online store") from exc
         out: list[bytes | None] = [None] * len(views)
         for i, value in rows:
             out[i] = value
@@ -162,18 +229,21 @@ class SQLiteOnlineStore(OnlineStore):
         if not self.path.exists():
             return OnlineMetadata()
         try:
-            return _read_metadata(self._reader())
+            return _read_metadata(self._reader(), self.path)
         except sqlite3.Error as exc:
-            raise OnlineStoreError(f"reading the online store {self.path} failed: {exc}") from exc
+            raise _error(self.path, exc, "reading the online store") from exc
 
     # -- writing -------------------------------------------------------------
 
-    def writer(self) -> OnlineWriter:
-        return _SQLiteWriter(self)
+    def writer(
+        self, lock_timeout: float | None = None, on_wait: WaitCallback | None = None
+    ) -> OnlineWriter:
+        timeout = self.busy_timeout_s if lock_timeout is None else lock_timeout
+        return _SQLiteWriter(self, timeout, on_wait)
 
     def teardown(self) -> None:
         self.close()
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", ".writer"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def close(self) -> None:
@@ -183,56 +253,185 @@ class SQLiteOnlineStore(OnlineStore):
             self._local.conn = None
 
 
-def _read_metadata(conn: sqlite3.Connection) -> OnlineMetadata:
+def _read_metadata(conn: sqlite3.Connection, path: Path) -> OnlineMetadata:
     exists = conn.execute(
         "select 1 from sqlite_master where type = 'table' and name = 'pitstop_meta'"
     ).fetchall()
     if not exists:
         return OnlineMetadata()
     values = dict(conn.execute("select key, value from pitstop_meta").fetchall())
-    snapshot = json.loads(values["snapshot"]) if "snapshot" in values else None
-    watermarks = json.loads(values.get("watermarks", "{}"))
-    return OnlineMetadata(snapshot=snapshot, watermarks=watermarks)
+    return parse_metadata(values.get("snapshot"), values.get("watermarks"), str(path))
+
+
+def _holder_path(path: Path) -> Path:
+    return Path(f"{path}.writer")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _holder(path: Path) -> str:
+    """Who holds the write lock, from the record its writer keeps (best effort)."""
+    try:
+        record = json.loads(_holder_path(path).read_text())
+        pid, host, since = int(record["pid"]), str(record["host"]), str(record["since"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process (it left no record of itself)"
+    if host == socket.gethostname() and not _pid_alive(pid):
+        return f"another process (the last recorded writer, pid {pid}, has exited)"
+    return f"pitstop materialize, pid {pid} on {host}, running since {since}"
 
 
 class _SQLiteWriter(OnlineWriter):
     """One write transaction from construction to `commit` (see module docstring)."""
 
-    def __init__(self, store: SQLiteOnlineStore) -> None:
+    def __init__(
+        self, store: SQLiteOnlineStore, timeout: float, on_wait: WaitCallback | None
+    ) -> None:
         self.store = store
-        store.path.parent.mkdir(parents=True, exist_ok=True)
+        path = store.path
         try:
-            self.conn = sqlite3.connect(
-                store.path, isolation_level=None, timeout=store.busy_timeout_s
-            )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(path)
+        except OSError as exc:
+            raise OnlineStoreError(f"cannot create the online store {path}: {exc}") from exc
+        self._open = False
+        try:
+            self.conn = sqlite3.connect(path, isolation_level=None, timeout=timeout)
+        except sqlite3.Error as exc:
+            raise _error(path, exc, "opening the online store") from exc
+        try:
             self.conn.execute("pragma journal_mode = wal")
             # NORMAL is durable against process crashes in WAL mode (only an OS
             # crash can lose the last commit, never corrupt or tear it)
             self.conn.execute("pragma synchronous = normal")
             self.conn.execute("pragma cache_size = -262144")
-            self.conn.execute("begin immediate")
+            self._lock(timeout, on_wait)
             self.conn.execute(_META_DDL)
-        except sqlite3.Error as exc:
-            raise OnlineStoreError(f"cannot open the online store {store.path}: {exc}") from exc
-        self._open = True
+        except BaseException as exc:
+            if self._open:
+                self.abort()
+            else:
+                self.conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise _error(path, exc, "opening the online store") from exc
+            raise
         self._fresh: set[str] = set()
 
+    def _lock(self, timeout: float, on_wait: WaitCallback | None) -> None:
+        """``BEGIN IMMEDIATE``: take the write lock, saying so when it has to wait."""
+        path = self.store.path
+        self.conn.execute("pragma busy_timeout = 0")
+        try:
+            self.conn.execute("begin immediate")
+        except sqlite3.OperationalError as exc:
+            if _code(exc) not in _BUSY:
+                raise
+            holder = _holder(path)
+            if timeout > 0:
+                if on_wait is not None:
+                    on_wait(
+                        f"the online store {path} is being written by {holder}; waiting up to "
+                        f"{timeout:g} s for it to finish (--lock-timeout / PITSTOP_LOCK_TIMEOUT)"
+                    )
+                self.conn.execute(f"pragma busy_timeout = {int(timeout * 1000)}")
+                try:
+                    self.conn.execute("begin immediate")
+                except sqlite3.OperationalError as again:
+                    if _code(again) not in _BUSY:
+                        raise
+                else:
+                    self._locked()
+                    return
+            raise OnlineStoreError(
+                f"gave up after {timeout:g} s waiting for the online store {path}: it is being "
+                f"written by {_holder(path)}. Let that run finish, or wait longer with "
+                "--lock-timeout SECONDS or PITSTOP_LOCK_TIMEOUT (lock_timeout= in Python)"
+            ) from None
+        self._locked()
+
+    def _locked(self) -> None:
+        self._open = True
+        self.conn.execute(f"pragma busy_timeout = {int(self.store.busy_timeout_s * 1000)}")
+        record = json.dumps(
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "since": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+        holder = _holder_path(self.store.path)
+        try:
+            fd = os.open(holder, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            with os.fdopen(fd, "w") as out:
+                out.write(record)
+        except OSError:
+            pass  # only used to name the holder in a waiting writer's message
+
+    def _release(self) -> None:
+        holder = _holder_path(self.store.path)
+        try:
+            if json.loads(holder.read_text()).get("pid") == os.getpid():
+                holder.unlink()
+        except (OSError, ValueError, AttributeError):
+            pass
+
     def metadata(self) -> OnlineMetadata:
-        return _read_metadata(self.conn)
+        try:
+            return _read_metadata(self.conn, self.store.path)
+        except sqlite3.Error as exc:
+            raise _error(self.store.path, exc, "reading the online store") from exc
+
+    def check(self) -> None:
+        try:
+            problems = [row[0] for row in self.conn.execute("pragma quick_check(5)").fetchall()]
+        except sqlite3.Error as exc:
+            raise _damaged(self.store.path, exc) from exc
+        if problems != ["ok"]:
+            raise _damaged(self.store.path, "quick_check: " + "; ".join(problems))
+
+    def missing(self, views: Sequence[str]) -> list[str]:
+        try:
+            tables = {
+                row[0]
+                for row in self.conn.execute(
+                    "select name from sqlite_master where type = 'table'"
+                ).fetchall()
+            }
+        except sqlite3.Error as exc:
+            raise _error(self.store.path, exc, "reading the online store") from exc
+        return [view for view in views if _VIEW_PREFIX + view not in tables]
+
+    def drop(self, view: str) -> None:
+        try:
+            self.conn.execute(f"drop table if exists {_table(view)}")
+        except sqlite3.Error as exc:
+            raise _error(
+                self.store.path, exc, f"dropping view '{view}' from", MaterializationError
+            ) from exc
+        self._fresh.discard(view)
 
     def reset(self, view: str, integer_key: bool) -> None:
         table = _table(view)
-        self.conn.execute(f"drop table if exists {table}")
-        if integer_key:
+        kind = "integer" if integer_key else "text"
+        suffix = "" if integer_key else " without rowid"
+        try:
+            self.conn.execute(f"drop table if exists {table}")
             self.conn.execute(
-                f"create table {table} (k integer primary key, ts integer not null, "
-                "cts integer, v blob not null)"
+                f"create table {table} (k {kind} primary key, ts integer not null, "
+                f"cts integer, v blob not null){suffix}"
             )
-        else:
-            self.conn.execute(
-                f"create table {table} (k text primary key, ts integer not null, "
-                "cts integer, v blob not null) without rowid"
-            )
+        except sqlite3.Error as exc:
+            raise _error(
+                self.store.path, exc, f"resetting view '{view}' in", MaterializationError
+            ) from exc
         self._fresh.add(view)
 
     def write(self, view: str, rows: Sequence[Row]) -> int:
@@ -255,30 +454,41 @@ class _SQLiteWriter(OnlineWriter):
                     rows,
                 )
         except sqlite3.Error as exc:
-            raise MaterializationError(
-                f"writing view '{view}' to {self.store.path} failed: {exc}"
+            raise _error(
+                self.store.path, exc, f"writing view '{view}' to", MaterializationError
             ) from exc
         return self.conn.total_changes - before
 
     def commit(self, snapshot: dict[str, Any], watermarks: dict[str, dict[str, Any]]) -> None:
-        self.conn.executemany(
-            "insert or replace into pitstop_meta values (?, ?)",
-            [
-                ("format", "1"),
-                ("snapshot", json.dumps(snapshot, sort_keys=True)),
-                ("watermarks", json.dumps(watermarks, sort_keys=True)),
-            ],
-        )
-        self.conn.execute("commit")
+        try:
+            self.conn.executemany(
+                "insert or replace into pitstop_meta values (?, ?)",
+                [
+                    ("format", "1"),
+                    ("snapshot", json.dumps(snapshot, sort_keys=True)),
+                    ("watermarks", json.dumps(watermarks, sort_keys=True)),
+                ],
+            )
+            self.conn.execute("commit")
+        except sqlite3.Error as exc:
+            raise _error(self.store.path, exc, "committing to", MaterializationError) from exc
         self._open = False
-        # fold the WAL back into the database while no write is pending
-        self.conn.execute("pragma wal_checkpoint(passive)").fetchall()
-        self.conn.close()
+        self._release()
+        try:
+            # fold the WAL back into the database while no write is pending
+            self.conn.execute("pragma wal_checkpoint(passive)").fetchall()
+        except sqlite3.Error:
+            pass  # the commit is durable; the next checkpoint folds it
+        finally:
+            self.conn.close()
 
     def abort(self) -> None:
         if self._open:
             self._open = False
+            self._release()
             try:
                 self.conn.execute("rollback")
+            except sqlite3.Error:
+                pass  # closing discards an open transaction anyway
             finally:
                 self.conn.close()
