@@ -1,12 +1,14 @@
 """`materialize`: write the latest feature values of online views to the online store.
 
 For each view, one DuckDB query (on the project's DuckDB file, opened read-only)
-picks per entity the row with the latest feature timestamp ``ts <= as_of``
-(ties: latest created timestamp), exactly the row the point-in-time join picks
-for a spine row at ``as_of``; rows are streamed as Arrow record batches,
-packed (`pitstop.online.codec`) and upserted. DuckDB aggregates with a hash
-table per entity and spills to disk past its memory limit, and Python holds
-one batch at a time, so memory stays bounded whatever the view's size.
+picks per entity the row with the latest feature timestamp ``ts <= as_of``,
+ties broken by the tie order of every entry point (README, "Tied rows":
+created timestamp with NULL oldest, then the macro ``pitstop._pit_tiebreak``,
+compiled through dbt and cached on disk), exactly the row the point-in-time
+join picks for a spine row at ``as_of``; rows are streamed as Arrow record
+batches, packed (`pitstop.online.codec`) and upserted. DuckDB aggregates with a
+hash table per entity and spills to disk past its memory limit, and Python
+holds one batch at a time, so memory stays bounded whatever the view's size.
 
 Incremental by default: the store keeps one watermark per view (the previous
 run's ``as_of`` and the largest created timestamp it saw) and a run reads only
@@ -31,6 +33,7 @@ has to wait for another one says so (``on_wait``) and gives up after
 
 from __future__ import annotations
 
+import json
 import marshal
 import re
 import tempfile
@@ -43,7 +46,7 @@ from itertools import chain, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pitstop.errors import ContractError, MaterializationError, PitstopError
+from pitstop.errors import ContractError, DbtError, MaterializationError, PitstopError
 from pitstop.faults import fault_point
 from pitstop.online.base import (
     OnlineMetadata,
@@ -195,6 +198,7 @@ def materialize(
     as_of_us = epoch_us(as_of)
     views = _selected_views(registry, select)
     timeout = _lock_timeout(lock_timeout)
+    tiebreaks = _tiebreaks(project, views)
     online = open_online_store(project)
     result = MaterializeResult(store=online.describe(), as_of=as_of)
     duck = None
@@ -245,7 +249,11 @@ def materialize(
             # DuckDB aggregates the next view (in C++, without the GIL) while this
             # thread packs and writes the current one
             with ThreadPoolExecutor(max_workers=1) as pool:
-                pending = [pool.submit(_query_view, duck, *plans[0], as_of_us)] if plans else []
+                pending = (
+                    [pool.submit(_query_view, duck, *plans[0], as_of_us, tiebreaks)]
+                    if plans
+                    else []
+                )
                 try:
                     for i, (view, spec, previous) in enumerate(plans):
                         view_started = time.perf_counter()
@@ -254,7 +262,9 @@ def materialize(
                             writer.check()
                         query = pending[i].result()
                         if i + 1 < len(plans):
-                            pending.append(pool.submit(_query_view, duck, *plans[i + 1], as_of_us))
+                            pending.append(
+                                pool.submit(_query_view, duck, *plans[i + 1], as_of_us, tiebreaks)
+                            )
                         outcome = ViewResult(view=view.name, full_refresh=previous is None)
                         result.views.append(outcome)
                         watermarks[view.name] = _write_view(
@@ -368,22 +378,69 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _view_sql(view: FeatureView, spec: ViewSpec, incremental: bool) -> tuple[str, str | None]:
+def _tiebreaks(project: Project, views: Sequence[FeatureView]) -> dict[str, str]:
+    """Per view, the SQL of the last key of the tie order: the macro
+    ``pitstop._pit_tiebreak``, the definition the point-in-time join and
+    feature_history use, compiled through dbt instead of restated here. All
+    views in one ``dbt compile``, cached on disk per manifest content, so only
+    the first run after a dbt change pays for dbt.
+
+    Raises:
+        DbtError: dbt could not compile the macro (Pitstop's macros missing?).
+    """
+    if not views:
+        return {}
+    from pitstop.offline.compile import compile_cached, jinja_literal
+
+    names = sorted({view.name for view in views})
+    inline = "{{ pitstop._pit_tiebreak_json(" + jinja_literal(names) + ") }}"
+    try:
+        compiled = compile_cached(project, inline, names_relations=False)
+    except DbtError as exc:
+        raise DbtError(
+            "materialize breaks ties between rows with the macro pitstop._pit_tiebreak, "
+            f"which dbt could not compile (are Pitstop's macros in the project?): {exc}"
+        ) from exc
+    try:
+        tiebreaks = json.loads(compiled)
+    except ValueError:
+        tiebreaks = None
+    if not isinstance(tiebreaks, dict) or not all(
+        isinstance(tiebreaks.get(name), str) and tiebreaks[name] for name in names
+    ):
+        raise DbtError(f"pitstop._pit_tiebreak_json compiled to {compiled!r}, not {{view: SQL}}")
+    return {name: str(tiebreaks[name]) for name in names}
+
+
+def _view_sql(
+    view: FeatureView, spec: ViewSpec, incremental: bool, tiebreak: str
+) -> tuple[str, str | None]:
     """The latest-row-per-entity query and the max-created-timestamp query.
+
+    Two passes, because the tie order (timestamp, created timestamp, then the
+    ``tiebreak`` hash) is 192 bits and no single scalar DuckDB's ``arg_max``
+    is fast on holds it (``arg_max`` on a struct is about ten times slower):
+    `pitstop$latest` takes per entity the greatest (timestamp, created) as one
+    HUGEINT over the rows that may change the answer; then every row of the
+    view at exactly that (key, timestamp, created), whether or not it changed,
+    competes on the hash, which is computed for those rows only. Joining on the
+    timestamp column itself lets DuckDB skip row groups outside the
+    timestamps found, so an incremental run still reads little.
 
     Parameters: ``$as_of`` and, when incremental, ``$prev_as_of`` and
     ``$prev_created`` (all microseconds since the epoch, UTC).
     """
     keys = list(spec.key_names)
     key_types = list(spec.key_types)
-    ts = f"epoch_us({_q(view.timestamp)})"
+    ts_column = _q(view.timestamp)
+    ts = f"epoch_us({ts_column})"
     cts = f"epoch_us({_q(view.created_timestamp)})" if view.created_timestamp else "null::bigint"
     valid_to = f"epoch_us({_q(view.valid_to)})" if view.kind != "event" and view.valid_to else None
     features = [f"f{i} := {value_sql(_q(f.name), f.dtype)}" for i, f in enumerate(spec.features)]
     row = ", ".join(
         [f"ts := {ts}", f"cts := {cts}", f"vt := {valid_to or 'null::bigint'}", *features]
     )
-    # one orderable scalar for (ts, created ts): arg_max on a tuple is much slower
+    # (ts, created ts, NULL oldest) as one orderable scalar
     version = (
         f"{ts}::hugeint * 18446744073709551616 + "
         f"(coalesce({cts}, {INT64_MIN})::hugeint + 9223372036854775808)"
@@ -399,31 +456,56 @@ def _view_sql(view: FeatureView, spec: ViewSpec, incremental: bool) -> tuple[str
         if valid_to:
             changed.append(f"({valid_to} > $prev_as_of and {valid_to} <= $as_of)")
         where.append("(" + " or ".join(changed) + ")")
+    where.extend(_q(k) + " is not null" for k in keys)
     relation = _relation_sql(view.relation)
+    # helper names hold a "$", which no feature, key or timestamp name (plain
+    # identifiers, checked by the registry) can: unqualified names stay unambiguous
+    latest_keys = [f'"pitstop${i}"' for i in range(len(keys))]
+    latest = ", ".join(
+        [
+            *(f"{_q(k)} as {h}" for k, h in zip(keys, latest_keys, strict=True)),
+            'count(*) as "pitstop$n"',
+            f'max({ts_column}) as "pitstop$ts"',
+            f'max({version}) as "pitstop$version"',
+        ]
+    )
+    on = " and ".join(
+        [
+            *(f"{_q(k)} = {h}" for k, h in zip(keys, latest_keys, strict=True)),
+            f'{ts_column} = "pitstop$ts"',
+            f'{version} = "pitstop$version"',
+        ]
+    )
     outputs = [
         f"case when r.vt <= $as_of then null else r.f{i} end as f{i}"
         for i in range(len(spec.features))
     ]
-    # identifiers are quoted by _q or come from the validated registry; values are bound
+    # identifiers are quoted by _q or come from the validated registry; values
+    # are bound; `tiebreak` is the compiled macro
     outer = ", ".join(["k", "n", "r.ts as ts", "r.cts as cts", *outputs])
     inner = ", ".join(
         [
             f"{key_sql([_q(k) for k in keys], key_types)} as k",
-            "count(*) as n",
-            f"arg_max(struct_pack({row}), {version}) as r",
+            'any_value("pitstop$n") as n',
+            f"arg_max(struct_pack({row}), {tiebreak}) as r",
         ]
     )
-    where.extend(_q(k) + " is not null" for k in keys)
     sql = " ".join(
         [
-            "select",
+            'with "pitstop$latest" as (select',
+            latest,
+            "from",
+            relation,
+            "where",
+            " and ".join(where),
+            "group by all) select",
             outer,
             "from (select",
             inner,
             "from",
             relation,
-            "where",
-            " and ".join(where),
+            'inner join "pitstop$latest" on',
+            on,
             "group by all) order by k",
         ]
     )
@@ -462,11 +544,12 @@ def _query_view(
     spec: ViewSpec,
     previous: dict[str, Any] | None,
     as_of_us: int,
+    tiebreaks: dict[str, str],
 ) -> _Query:
     """Run a view's latest-row query up to its first batch (the aggregation)."""
     import duckdb
 
-    sql, created_sql = _view_sql(view, spec, previous is not None)
+    sql, created_sql = _view_sql(view, spec, previous is not None, tiebreaks[view.name])
     params: dict[str, Any] = {"as_of": as_of_us}
     if previous is not None:
         params["prev_as_of"] = previous["as_of_us"]
