@@ -26,6 +26,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "materialize": ("pitstop.cli.online", "materialize_cmd"),
     "get": ("pitstop.cli.online", "get_cmd"),
     "history": ("pitstop.cli.history", "history_cmd"),
+    "spine": ("pitstop.cli.spine", "spine_cmd"),
     "docs": ("pitstop.cli.docs", "docs_cmd"),
     "models": ("pitstop.cli.models", "models"),
     "serve": ("pitstop.cli.serve", "serve_cmd"),
