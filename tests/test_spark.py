@@ -21,10 +21,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 import pytest
 from conftest import ROOT, copy_project
 
@@ -309,3 +311,174 @@ def test_missing_java_is_named(
     assert done.returncode == 1
     assert done.stderr.startswith("ensure-java: ") and expected in done.stderr
     assert done.stderr.strip().count("\n") == 0
+
+
+# ---------------------------------------------------------------------------
+# The Python package on Spark: training_set, feature_history and materialize
+# on the spark target run the same compiled macros in this process's Spark
+# (started once, on the metastore the demo build above wrote) and equal the
+# same calls on the DuckDB build.
+
+# var pitstop_stand_ins: on Spark the feature service reads this view instead
+SPARK_VIEW = {"merchant_risk_snapshot": "merchant_risk_history"}
+AS_OF = datetime(2025, 7, 1)
+
+
+@dataclass
+class PythonStores:
+    """A FeatureStore on the Spark build and one on the DuckDB build."""
+
+    spark: Any
+    duckdb: Any
+    spine: pd.DataFrame
+
+
+@pytest.fixture(scope="session")
+def python_stores(
+    spark_builds: SparkBuilds, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PythonStores]:
+    """The Spark project copy (target spark) and a second copy reading the
+    DuckDB build of the same seeds (target ci). Each keeps its own dbt target
+    directory (DBT_TARGET_PATH is relative to the project) and online store."""
+    from pitstop import FeatureStore
+
+    assert spark_builds.demo.returncode == 0, spark_builds.demo.explain()
+    assert spark_builds.duckdb.returncode == 0, spark_builds.duckdb.explain()
+    duck_root = copy_project(tmp_path_factory.mktemp("duck") / "project")
+    shutil.copy2(ROOT / "profiles.example.yml", duck_root / "profiles.yml")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("DBT_PROFILES_DIR", "PITSTOP_PROJECT_DIR", "PITSTOP_ONLINE_STORE"):
+            mp.delenv(name, raising=False)
+        mp.setenv("DBT_TARGET_PATH", "target/python")
+        mp.setenv("PITSTOP_DUCKDB_PATH", str(spark_builds.root / "target" / "ci.duckdb"))
+        mp.setenv("PITSTOP_SPARK_DIR", str(spark_builds.root / "target" / "spark"))
+        mp.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+        con = duckdb.connect(str(spark_builds.root / "target" / "ci.duckdb"), read_only=True)
+        try:
+            spine = con.execute(
+                "select transaction_id, customer_id, merchant_id, feature_at "
+                "from main.fraud_training_set order by transaction_id"
+            ).df()
+        finally:
+            con.close()
+        yield PythonStores(
+            spark=FeatureStore(spark_builds.root, target="spark"),
+            duckdb=FeatureStore(duck_root, target="ci"),
+            spine=spine,
+        )
+
+
+def _frames_differ(name: str, expected: pd.DataFrame, actual: pd.DataFrame) -> list[str]:
+    """Row-for-row differences of two frames (NaN/NaT as NULL)."""
+    assert list(expected.columns) == list(actual.columns)
+    rows = [
+        tuple(None if pd.isna(v) else v for v in row)
+        for row in expected.astype(object).itertuples(index=False)
+    ]
+    got = [
+        tuple(None if pd.isna(v) else v for v in row)
+        for row in actual.astype(object).itertuples(index=False)
+    ]
+    return _differences(name, rows, got, list(expected.columns))
+
+
+def test_training_set_on_spark_equals_duckdb(python_stores: PythonStores) -> None:
+    duck_features = list(python_stores.duckdb.registry.service("fraud_training_set").features)
+    spark_features = list(python_stores.spark.registry.service("fraud_training_set").features)
+    # the registry resolves the stand-in (var pitstop_stand_ins) on the Spark manifest
+    assert spark_features == [
+        SPARK_VIEW.get(v, v) + ":" + f for v, f in (r.split(":") for r in duck_features)
+    ]
+    expected = python_stores.duckdb.training_set(python_stores.spine, service="fraud_training_set")
+    actual = python_stores.spark.training_set(python_stores.spine, service="fraud_training_set")
+    actual.columns = [
+        c.replace("merchant_risk_history__", "merchant_risk_snapshot__") for c in actual.columns
+    ]
+    assert len(expected) == len(python_stores.spine) > 100
+    # spine order is kept for an in-memory spine; compare sorted all the same
+    expected = expected.sort_values("transaction_id", ignore_index=True)
+    actual = actual.sort_values("transaction_id", ignore_index=True)
+    assert str(actual["feature_at"].dtype) == str(expected["feature_at"].dtype)
+    assert _frames_differ("training_set", expected, actual) == []
+    assert expected["customer_transaction_windows__customer_txn_count_24h"].notna().any()
+
+
+def test_training_set_on_spark_reads_a_parquet_spine(
+    python_stores: PythonStores, tmp_path: Path
+) -> None:
+    path = tmp_path / "spine.parquet"
+    python_stores.spine.head(200).to_parquet(path, index=False)
+    features = ["customer_profile", "merchant_daily_stats:amount_avg_1d"]
+    expected = python_stores.duckdb.training_set(python_stores.spine.head(200), features=features)
+    actual = python_stores.spark.training_set(str(path), features=features)
+    expected = expected.sort_values("transaction_id", ignore_index=True)
+    actual = actual.sort_values("transaction_id", ignore_index=True)
+    assert _frames_differ("training_set(parquet)", expected, actual) == []
+
+
+def test_feature_history_on_spark_equals_duckdb(python_stores: PythonStores) -> None:
+    keys = sorted(set(python_stores.spine["customer_id"].head(50)))
+    args: dict[str, Any] = {
+        "keys": keys,
+        "start": "2025-02-01",
+        "end": "2025-06-01T12:00:00",
+    }
+    expected = python_stores.duckdb.feature_history("customer_profile", **args)
+    actual = python_stores.spark.feature_history("customer_profile", **args)
+    assert len(expected) > 0
+    assert _frames_differ("feature_history(customer_profile)", expected, actual) == []
+    # every entity, no range
+    expected = python_stores.duckdb.feature_history("merchant_daily_stats")
+    actual = python_stores.spark.feature_history("merchant_daily_stats")
+    assert len(expected) > 0
+    assert _frames_differ("feature_history(merchant_daily_stats)", expected, actual) == []
+
+
+def test_materialize_from_spark_serves_what_duckdb_serves(python_stores: PythonStores) -> None:
+    spark_result = python_stores.spark.materialize(as_of=AS_OF, full_refresh=True)
+    duck_result = python_stores.duckdb.materialize(as_of=AS_OF, full_refresh=True)
+    spark_views = {v.view: v.entities_written for v in spark_result.views}
+    duck_views = {v.view: v.entities_written for v in duck_result.views}
+    assert {SPARK_VIEW.get(v, v) for v in duck_views} == set(spark_views)
+    for view, written in duck_views.items():
+        assert written > 0 and spark_views[SPARK_VIEW.get(view, view)] == written, view
+    entities = {
+        "customer_id": [*sorted({int(v) for v in python_stores.spine["customer_id"]}), -1],
+        "merchant_id": [*sorted({int(v) for v in python_stores.spine["merchant_id"]}), -1],
+    }
+    for view in duck_views:
+        keys = python_stores.duckdb.registry.view(view).key_columns
+        ask = {k: entities[k] for k in keys}
+        for when in (None, datetime(2025, 6, 15)):
+            expected = python_stores.duckdb.get_online_features([view], entities=ask, as_of=when)
+            actual = python_stores.spark.get_online_features(
+                [SPARK_VIEW.get(view, view)], entities=ask, as_of=when
+            )
+            for ref in expected.refs:
+                other = ref.replace(view, SPARK_VIEW.get(view, view), 1)
+                assert actual.statuses[other] == expected.statuses[ref], ref
+                assert actual.timestamps[other] == expected.timestamps[ref], ref
+                pairs = zip(expected.values[ref], actual.values[other], strict=True)
+                for want, got in pairs:
+                    if isinstance(want, float) and isinstance(got, float):
+                        assert math.isclose(want, got, rel_tol=REL_TOL), (ref, want, got)
+                    else:
+                        assert want == got, (ref, want, got)
+    # incremental: nothing new since AS_OF, so nothing is written again
+    again = python_stores.spark.materialize(as_of=AS_OF)
+    assert again.entities_written == 0 and not any(v.full_refresh for v in again.views)
+
+
+def test_spark_without_java_is_one_clear_error(
+    python_stores: PythonStores, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The engine checks for Java before asking pyspark (whose own failure is a
+    JAVA_GATEWAY_EXITED traceback): one EngineError naming what is missing."""
+    from pitstop.errors import EngineError, ProjectError
+    from pitstop.offline.spark import spark_session
+
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
+    with pytest.raises(EngineError, match=r"JAVA_HOME=.*no-jdk has no bin/java") as caught:
+        spark_session(python_stores.spark.project)
+    assert isinstance(caught.value, ProjectError)
+    assert "\n" not in str(caught.value)

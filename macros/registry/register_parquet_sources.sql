@@ -9,6 +9,20 @@
 {% macro register_parquet_sources() %}
     {%- if not pitstop._demo_enabled() -%}
         {{ return('') }}
+    {%- elif var('pitstop_data', 'seeds') == 'parquet' and target.type == 'spark' -%}
+        {#- Spark: one statement per call (a hook's text is one statement there),
+            Parquet read by path; timestamps come back as `timestamp` (naive
+            files read as UTC: spark.sql.parquet.inferTimestampNTZ.enabled is
+            false on the spark target) -#}
+        {%- if execute -%}
+            {%- set folder = var('pitstop_parquet_dir') | replace('`', '') -%}
+            {%- do run_query('create schema if not exists raw_parquet') -%}
+            {%- for table in ['customer_changes', 'merchants', 'transactions', 'chargebacks'] -%}
+                {%- do run_query('create or replace view raw_parquet.raw_' ~ table
+                    ~ ' as select * from parquet.`' ~ folder ~ '/' ~ table ~ '`') -%}
+            {%- endfor -%}
+        {%- endif -%}
+        {{ return('') }}
     {%- elif var('pitstop_data', 'seeds') == 'parquet' -%}
         {%- set folder = var('pitstop_parquet_dir') | replace("'", "''") -%}
         create schema if not exists raw_parquet;

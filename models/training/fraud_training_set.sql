@@ -11,9 +11,9 @@
 {#- dbt snapshots do not run on the spark target (README, "Scaling out on Spark"):
     there the merchant_risk_snapshot features are read from merchant_risk_history
     (scd2_from_events over the same merchants table) under their usual column
-    names, so a model trained on either target asks for the same feature service. -#}
-{%- set view_on_target = {'merchant_risk_snapshot': 'merchant_risk_history'}
-    if target.type == 'spark' else {} %}
+    names, so a model trained on either target asks for the same feature service.
+    The mapping is var pitstop_stand_ins, which the registry reads too. -#}
+{%- set view_on_target = var('pitstop_stand_ins', {}).get(target.type, {}) %}
 -- depends_on: {{ ref(view_on_target.get('merchant_risk_snapshot', 'merchant_risk_snapshot')) }}
 {%- set service = (config.get('meta') or {}).get('pitstop', {}).get('training_set', {}) -%}
 {%- set features = [] -%}

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "ContractError",
     "DbtError",
+    "EngineError",
     "InvalidEntityKeyError",
     "InvalidRequestError",
     "MaterializationError",
@@ -34,6 +35,12 @@ class PitstopError(Exception):
 
 class ProjectError(PitstopError):
     """The project directory, its configuration or its profile is unusable."""
+
+    http_status = 500
+
+
+class EngineError(ProjectError):
+    """The engine the target runs on (Spark, its Java) cannot be started or used."""
 
     http_status = 500
 

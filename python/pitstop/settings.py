@@ -23,6 +23,10 @@ ENV_VARS: dict[str, str] = {
     "PITSTOP_MATERIALIZE_MEMORY": "DuckDB memory limit of materialize (default 1GB), e.g. 2GB",
     "PITSTOP_LOCK_TIMEOUT": ("seconds a materialize waits for another one to finish (default 600)"),
     "PITSTOP_SPARK_MASTER": "spark.master of the spark target (default local[*])",
+    "PITSTOP_SPARK_DIR": (
+        "where the spark target keeps its warehouse, Derby metastore and scratch files "
+        "(default target/spark, relative to the project root)"
+    ),
     "PITSTOP_FAULT": (
         "tests only: the named fault point at which a run stops and waits to be killed"
     ),
@@ -32,6 +36,7 @@ ENV_VARS: dict[str, str] = {
         "newlines (hashes only, never the tokens)"
     ),
     "PITSTOP_SERVE_TOKENS_FILE": "pitstop serve: a file of such token entries, one per line",
+    "JAVA_HOME": "Java's own: the JDK Spark starts on a spark target (default: java on PATH)",
     "DBT_PROFILES_DIR": "dbt's own: where profiles.yml is (default: the project root)",
     "DBT_TARGET_PATH": "dbt's own: the target directory (default: target-path of the project)",
     "MLFLOW_TRACKING_URI": "MLflow's own: the tracking server or database",

@@ -82,6 +82,9 @@ def feature_history(
     end_ts = _timestamp(end, "end")
     if start_ts is not None and end_ts is not None and start_ts >= end_ts:
         raise InvalidRequestError(f"start ({start_ts}) must be before end ({end_ts})")
+    from pitstop.offline.spark import is_spark
+
+    on_spark = is_spark(project)
     # compile before connecting: dbt must not find the file open in this process
     sql = compile_feature_history_sql(
         project,
@@ -90,7 +93,11 @@ def feature_history(
         with_keys=key_frame is not None,
         with_start=start_ts is not None,
         with_end=end_ts is not None,
+        parameter_prefix=":" if on_spark else "$",
     )
+    order = ", ".join(f'"{c}"' for c in (*fv.key_columns, "valid_from"))
+    if on_spark:
+        return _history_spark(project, sql, key_frame, start_ts, end_ts, fv.key_columns)
     params: dict[str, Any] = {}
     if start_ts is not None:
         params["start"] = start_ts
@@ -99,11 +106,44 @@ def feature_history(
     with session(project) as con:
         if key_frame is not None:
             con.register(KEYS_NAME, key_frame)
-        order = ", ".join(f'"{c}"' for c in (*fv.key_columns, "valid_from"))
         frame: pd.DataFrame = con.execute(
             f"select * from ({sql}) as history order by {order}",  # noqa: S608 - names from the registry
             params,
         ).df()
+    return frame
+
+
+def _history_spark(
+    project: Project,
+    sql: str,
+    key_frame: pd.DataFrame | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    key_columns: Sequence[str],
+) -> pd.DataFrame:
+    """`feature_history` on a spark target: the keys as the temporary view
+    `KEYS_NAME`, the range bound as named parameters (ISO text cast by the
+    compiled SQL, so no Python time zone is involved), the result collected
+    as Arrow with timestamps as naive UTC."""
+    import pyarrow as pa
+
+    from pitstop.offline import spark
+
+    session = spark.spark_session(project)
+    params: dict[str, Any] = {}
+    if start is not None:
+        params["start"] = start.isoformat(sep=" ")
+    if end is not None:
+        params["end"] = end.isoformat(sep=" ")
+    order = ", ".join(f"`{c}`" for c in (*key_columns, "valid_from"))
+    with spark.spark_errors("feature history"):
+        if key_frame is not None:
+            spark.register_arrow(
+                session, KEYS_NAME, pa.Table.from_pandas(key_frame, preserve_index=False)
+            )
+        query = f"select * from ({sql}) as history order by {order}"  # noqa: S608 - registry names
+        result = spark.collect_arrow(session.sql(query, args=params or None))
+    frame: pd.DataFrame = result.to_pandas()
     return frame
 
 
@@ -115,24 +155,28 @@ def compile_feature_history_sql(
     with_keys: bool = False,
     with_start: bool = False,
     with_end: bool = False,
+    parameter_prefix: str = "$",
 ) -> str:
     """Compile ``pitstop.feature_history`` for ``view``.
 
     The keys are read from a relation named `KEYS_NAME` and the range from the
-    query parameters ``$start`` and ``$end``, so the SQL depends only on the
-    shape of the call and is cached per shape and manifest version.
+    query parameters ``$start`` and ``$end`` (``:start``/``:end`` with
+    ``parameter_prefix=":"``, Spark's named parameters), so the SQL depends
+    only on the shape of the call and is cached per shape and manifest version.
 
     Raises:
         DbtError: the macro raised a compile-time error or dbt failed.
     """
+    if parameter_prefix not in ("$", ":"):
+        raise InvalidRequestError(f"parameter_prefix must be '$' or ':', not {parameter_prefix!r}")
     for name in (view, *(features or ())):
         if not is_identifier(name):
             raise InvalidRequestError(f"{name!r} is not a plain identifier")
     args = {
         "view": view,
         "entities": KEYS_NAME if with_keys else None,
-        "start": "cast($start as timestamp)" if with_start else None,
-        "end": "cast($end as timestamp)" if with_end else None,
+        "start": f"cast({parameter_prefix}start as timestamp)" if with_start else None,
+        "end": f"cast({parameter_prefix}end as timestamp)" if with_end else None,
         "features": list(features) if features is not None else None,
     }
     return compile_macro(project, "feature_history", args)

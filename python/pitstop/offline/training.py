@@ -112,6 +112,22 @@ def training_set(
     if output not in ("pandas", "arrow"):
         raise InvalidRequestError(f"output must be 'pandas' or 'arrow', got {output!r}")
     refs = _feature_refs(registry, features, service)
+    from pitstop.offline.spark import is_spark
+
+    if is_spark(project):
+        result = _training_set_spark(
+            project,
+            registry,
+            spine,
+            refs,
+            spine_timestamp=spine_timestamp,
+            key_map=key_map,
+            ttl=ttl,
+            exclude_late_rows=exclude_late_rows,
+            naming=naming,
+            impl=impl,
+        )
+        return result.to_pandas() if output == "pandas" else result
     table = _spine_table(project, spine)
     timestamp = spine_timestamp_column(table, spine_timestamp)
     _check_keys(registry, refs, table, key_map)
@@ -137,6 +153,54 @@ def training_set(
         con.register(SPINE_NAME, table)
         result = con.sql(sql).to_arrow_table()
     return result.to_pandas() if output == "pandas" else result
+
+
+def _training_set_spark(
+    project: Project,
+    registry: Registry,
+    spine: Any,
+    refs: Sequence[str],
+    *,
+    spine_timestamp: str | None,
+    **options: Any,
+) -> pa.Table:
+    """`training_set` on a spark target: the spine becomes the temporary view
+    `SPINE_NAME` in the project's Spark session (a DataFrame or Arrow table as
+    is; a string as a Parquet path, a table name or a SQL query), the same
+    compiled macro runs there, and the result is collected as Arrow with
+    timestamps as naive UTC. Checks are those of the DuckDB path, on the
+    spine's schema (integer-key checks only for an in-memory spine)."""
+    from pitstop.offline import spark
+
+    session = spark.spark_session(project)
+    with spark.spark_errors("reading the spine"):
+        if isinstance(spine, str):
+            frame = spark.spine_from_source(session, spine)
+            schema_table = spark.to_naive_utc(frame.limit(0).toArrow())
+        else:
+            schema_table = _spine_table(project, spine)
+            frame = None
+    timestamp = spine_timestamp_column(schema_table, spine_timestamp)
+    _check_keys(registry, refs, schema_table, options.get("key_map"))
+    sql = compile_point_in_time_sql(
+        project,
+        refs,
+        spine_timestamp=timestamp,
+        spine_columns=schema_table.column_names,
+        **options,
+    )
+    with spark.spark_errors("the training set"):
+        if frame is None:
+            if schema_table.num_rows == 0:
+                warnings.warn(
+                    "the spine has no rows, so the training set is empty",
+                    EmptySpineWarning,
+                    stacklevel=4,
+                )
+            spark.register_arrow(session, SPINE_NAME, schema_table)
+        else:
+            frame.createOrReplaceTempView(SPINE_NAME)
+        return spark.collect_arrow(session.sql(sql))
 
 
 def compile_point_in_time_sql(project: Project, features: Sequence[str], **options: Any) -> str:

@@ -203,7 +203,8 @@ def materialize(
     result = MaterializeResult(store=online.describe(), as_of=as_of)
     duck = None
     try:
-        duck = _connect_duckdb(project.duckdb_path)
+        # a spark target's views are read by Spark (pitstop.offline.spark)
+        duck = _spark_source(project) or _connect_duckdb(project.duckdb_path)
         with online.writer(lock_timeout=timeout, on_wait=on_wait) as writer:
             try:
                 meta = writer.metadata()
@@ -363,6 +364,14 @@ def _connect_duckdb(path: Path) -> Any:
             f"temp_directory {spill!r}): {exc}"
         ) from exc
     return con
+
+
+def _spark_source(project: Project) -> Any:
+    """On a spark target, the source reading latest rows with Spark
+    (`pitstop.offline.spark.SparkLatestRows`); None on DuckDB."""
+    from pitstop.offline.spark import SparkLatestRows, is_spark
+
+    return SparkLatestRows(project, BATCH_ROWS) if is_spark(project) else None
 
 
 def _relation_sql(relation: str) -> str:
@@ -548,6 +557,11 @@ def _query_view(
 ) -> _Query:
     """Run a view's latest-row query up to its first batch (the aggregation)."""
     import duckdb
+
+    if not isinstance(duck, duckdb.DuckDBPyConnection):
+        # the spark target's source: the same tie order, compiled for Spark
+        query: _Query = duck.query_view(view, spec, previous, as_of_us, tiebreaks)
+        return query
 
     sql, created_sql = _view_sql(view, spec, previous is not None, tiebreaks[view.name])
     params: dict[str, Any] = {"as_of": as_of_us}

@@ -259,9 +259,10 @@ class Registry:
                 views[view.name] = view
         services: dict[str, FeatureService] = {}
         registry = cls(entities=entities, views=views, services=services)
+        stand_ins = _stand_ins(manifest, project_vars, problems)
         for node, meta in service_nodes:
             where = _where(node)
-            service = _read_service(node, meta, registry, where, problems)
+            service = _read_service(node, meta, registry, where, problems, stand_ins)
             if service is not None:
                 services[service.name] = service
         if problems:
@@ -621,12 +622,42 @@ def _checksum(node: Mapping[str, Any]) -> str:
     return str(checksum.get("checksum", "")) if isinstance(checksum, Mapping) else ""
 
 
+def _stand_ins(
+    manifest: Mapping[str, Any], project_vars: Mapping[str, Any], problems: list[str]
+) -> dict[str, str]:
+    """The views that stand in for views the manifest's adapter does not build:
+    var ``pitstop_stand_ins`` maps an adapter type to ``{view: stand-in}``
+    (the demo: on spark, ``merchant_risk_history`` for the snapshot-based
+    ``merchant_risk_snapshot``). Training models read the same var, so the
+    feature service and the model SQL cannot disagree."""
+    configured = project_vars.get("pitstop_stand_ins") or {}
+    adapter = str((manifest.get("metadata") or {}).get("adapter_type") or "")
+    if not isinstance(configured, Mapping):
+        problems.append("var pitstop_stand_ins: expected {adapter type: {view: stand-in view}}")
+        return {}
+    chosen = configured.get(adapter) or {}
+    if not isinstance(chosen, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in chosen.items()
+    ):
+        problems.append(f"var pitstop_stand_ins.{adapter}: expected {{view: stand-in view}}")
+        return {}
+    return dict(chosen)
+
+
+def _stood_in(ref: str, registry: Registry, stand_ins: Mapping[str, str]) -> str:
+    view, sep, feature = ref.partition(":")
+    if view in registry.views or view not in stand_ins:
+        return ref
+    return stand_ins[view] + sep + feature
+
+
 def _read_service(
     node: Mapping[str, Any],
     meta: Mapping[str, Any],
     registry: Registry,
     where: str,
     problems: list[str],
+    stand_ins: Mapping[str, str] | None = None,
 ) -> FeatureService | None:
     for unknown in sorted(set(meta) - SERVICE_FIELDS):
         problems.append(f"{where}, field {unknown}: a training set only has `training_set`")
@@ -638,6 +669,8 @@ def _read_service(
             "'view' or 'view:feature' references"
         )
         return None
+    # a view this adapter does not build is read from its stand-in (var pitstop_stand_ins)
+    refs = [_stood_in(ref, registry, stand_ins) if stand_ins else ref for ref in refs]
     try:
         registry.resolve(refs)
     except (UnknownFeatureViewError, UnknownFeatureError) as exc:
