@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from pitstop.models.feature_model import FeatureAwareModel
     from pitstop.models.log import LoggedModel
-    from pitstop.online.base import OnlineStore
+    from pitstop.online.base import OnlineStore, WaitCallback
     from pitstop.online.lookup import OnlineFeatures, OnlineLookup
     from pitstop.online.materialize import MaterializeResult, Progress
     from pitstop.registry import Registry
@@ -116,6 +116,8 @@ class FeatureStore:
         full_refresh: bool = False,
         progress: Progress | None = None,
         as_of: datetime | None = None,
+        lock_timeout: float | None = None,
+        on_wait: WaitCallback | None = None,
     ) -> MaterializeResult:
         """Write latest feature values online; see `pitstop.online.materialize.materialize`."""
         from pitstop.online.materialize import materialize
@@ -127,6 +129,8 @@ class FeatureStore:
             full_refresh=full_refresh,
             progress=progress,
             as_of=as_of,
+            lock_timeout=lock_timeout,
+            on_wait=on_wait,
         )
         if self._online is not None:
             self._online.reload()
