@@ -316,7 +316,7 @@ def prepare(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "False")
     data = bench_online.write_data(work, args.rows, args.entities)
-    project = write_project(work, bench_online.VIEWS)
+    project = bench_online.write_project(work)
     env = {
         "PITSTOP_PROJECT_DIR": str(project),
         "DBT_PROFILES_DIR": str(project),
@@ -353,52 +353,6 @@ def prepare(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     batch = [body(rng.sample(pairs, 100)) for _ in range(200)]
     return {"project": project, "env": env, "data": data, "materialize": materialized,
             "refs": refs, "single": single, "batch": batch, "pairs": pairs}  # fmt: skip
-
-
-def write_project(work: Path, views: dict[str, dict[str, Any]]) -> Path:
-    """A throwaway Pitstop (dbt) project over bench_online's tables, with the
-    repository's macros (materialize compiles some of them)."""
-    project = work / "project"
-    if (project / "target" / "manifest.json").exists():
-        return project
-    import shutil
-
-    shutil.rmtree(project, ignore_errors=True)
-    (project / "models").mkdir(parents=True)
-    (project / "macros").symlink_to(ROOT / "macros")
-    (project / "dbt_project.yml").write_text(
-        "name: pitstop\nversion: '1.0.0'\nconfig-version: 2\nprofile: bench_server\n"
-        "model-paths: [models]\nmacro-paths: [macros]\nvars:\n  pitstop_entities:\n"
-        "    customer: {keys: [{name: customer_id, type: bigint}]}\n"
-        "    merchant: {keys: [{name: merchant_id, type: bigint}]}\n"
-    )
-    (project / "profiles.yml").write_text(
-        "bench_server:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-        "      path: \"{{ env_var('PITSTOP_DUCKDB_PATH') }}\"\n"
-    )
-    for name, spec in views.items():
-        cols = spec["columns"]
-        (project / "models" / f"{name}.sql").write_text(
-            "select " + ", ".join(f"cast(null as {t}) as {c}" for c, t in cols) + "\n"
-        )
-        created = f"          created_timestamp: {spec['created']}\n" if spec["created"] else ""
-        columns = "".join(
-            f"      - name: {c}\n        description: {c}\n        data_type: {t}\n"
-            for c, t in cols
-        )
-        (project / "models" / f"{name}.yml").write_text(
-            f"version: 2\nmodels:\n  - name: {name}\n    description: bench view\n"
-            "    config:\n      meta:\n        pitstop:\n"
-            f"          entity: {spec['entity']}\n          timestamp: feature_at\n{created}"
-            "          ttl: 30d\n          online: true\n          owner: bench\n"
-            f"    columns:\n{columns}"
-        )
-    from pitstop.project import Project
-
-    os.environ["DBT_PROFILES_DIR"] = str(project)
-    os.environ["PITSTOP_DUCKDB_PATH"] = str(work / "offline.duckdb")
-    Project(project).run_dbt(["parse"])
-    return project
 
 
 def feast_config(work: Path, refs: list[str]) -> Path:
