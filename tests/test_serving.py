@@ -467,6 +467,36 @@ def test_health_ready_and_metrics(client: TestClient) -> None:
     assert _sample(client, 'method="GET",route="unmatched",status="404"') == before + 2
 
 
+def test_metrics_count_single_lookups_like_batches() -> None:
+    """Single-entity lookups are counted lazily (folded at scrape time); the
+    counts must equal those of the same rows looked up as one batch, also when
+    the request interleaves features of two views."""
+    import random
+
+    from pitstop.online.lookup import OnlineFeatures, Status
+    from pitstop.serving.metrics import Metrics
+
+    refs = ["a:x", "b:y", "a:z", "b:w"]
+    rng = random.Random(7)
+    rows = [{ref: rng.choice(list(Status)) for ref in refs} for _ in range(300)]
+
+    def result(chunk: list[dict[str, Status]]) -> OnlineFeatures:
+        n = len(chunk)
+        return OnlineFeatures(
+            ["k"], {"k": list(range(n))}, refs, {r: [None] * n for r in refs},
+            {r: [row[r] for row in chunk] for r in refs}, {r: [None] * n for r in refs},
+        )  # fmt: skip
+
+    one_by_one, batched = Metrics(), Metrics()
+    for row in rows:
+        one_by_one.lookup(result([row]))
+    batched.lookup(result(rows))
+    one_by_one.fold()
+    assert one_by_one.lookups == batched.lookups == {"a": 300, "b": 300}
+    assert one_by_one.statuses == batched.statuses
+    assert sum(batched.statuses.values()) == 300 * len(refs)
+
+
 def _sample(client: TestClient, labels: str) -> float:
     for line in client.get("/metrics").text.splitlines():
         if line.startswith("pitstop_http_requests_total{" + labels + "}"):

@@ -267,7 +267,7 @@ def entity_rows_of(data: object, max_entities: int) -> tuple[list[dict[str, Any]
     return out, parse_as_of(body.get("as_of"))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: layouts are cached
 class _Layout:
     """How a result's refs group into views, with their response names (cached
     per ref list: the same request shape repeats)."""
@@ -275,6 +275,7 @@ class _Layout:
     # (view, the view's first ref, [(ref, short name, full name)])
     views: tuple[tuple[str, str, tuple[tuple[str, str, str], ...]], ...]
     collision: str | None  # a short name two views share, with both views
+    grouped: tuple[str, ...]  # the refs in the order of ``views``' items
 
 
 _LAYOUTS: dict[tuple[str, ...], _Layout] = {}
@@ -297,6 +298,7 @@ def layout_of(refs: list[str]) -> _Layout:
     layout = _Layout(
         views=tuple((v, items[0][0], tuple(items)) for v, items in grouped.items()),
         collision=collision,
+        grouped=tuple(ref for items in grouped.values() for ref, _, _ in items),
     )
     if len(_LAYOUTS) > 4096:
         _LAYOUTS.clear()

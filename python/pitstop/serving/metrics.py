@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pitstop.serving.lookups import layout_of
+from pitstop.serving.lookups import _Layout, layout_of
 
 if TYPE_CHECKING:
     from pitstop.online.lookup import OnlineFeatures
@@ -27,6 +27,9 @@ LATENCY_BUCKETS: tuple[float, ...] = (
     0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075,
     0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
+
+
+_MAX_PENDING = 4096  # distinct (layout, statuses) pairs held before folding
 
 
 class _Histogram:
@@ -57,6 +60,8 @@ class Metrics:
         self.latency: dict[str, _Histogram] = {}
         self.lookups: dict[str, int] = {}
         self.statuses: dict[tuple[str, str], int] = {}
+        # (layout, statuses of one entity) -> count, folded at scrape time
+        self._pending: dict[tuple[_Layout, tuple[Any, ...]], int] = {}
         self.reloads: dict[str, int] = {}
         self._ages = ages
         self._models = models
@@ -76,22 +81,45 @@ class Metrics:
         hist.total += seconds
 
     def lookup(self, result: OnlineFeatures) -> None:
-        """Count the entity lookups per view and the value statuses per view."""
+        """Count the entity lookups per view and the value statuses per view.
+
+        A single-entity lookup (the common serving call) only bumps a counter
+        keyed by its layout and its tuple of statuses; `fold` spreads those
+        over views and statuses at scrape time, so the per-request cost does
+        not grow with the number of features.
+        """
         n = len(result)
+        all_statuses = result.statuses
+        layout = layout_of(result.refs)
+        if n == 1:
+            key = (layout, tuple([all_statuses[ref][0] for ref in layout.grouped]))
+            pending = self._pending
+            pending[key] = pending.get(key, 0) + 1
+            if len(pending) > _MAX_PENDING:
+                self.fold()
+            return
         lookups = self.lookups
         statuses = self.statuses
-        all_statuses = result.statuses
-        for view, _, items in layout_of(result.refs).views:
+        for view, _, items in layout.views:
             lookups[view] = lookups.get(view, 0) + n
             for ref, _, _ in items:
-                column = all_statuses[ref]
-                if n == 1:
-                    key = (view, column[0])
-                    statuses[key] = statuses.get(key, 0) + 1
-                else:
-                    for status, count in Counter(column).items():
-                        key = (view, status)
-                        statuses[key] = statuses.get(key, 0) + count
+                for status, count in Counter(all_statuses[ref]).items():
+                    skey = (view, status)
+                    statuses[skey] = statuses.get(skey, 0) + count
+
+    def fold(self) -> None:
+        """Move the pending single-entity counts into the per-view counters."""
+        pending, self._pending = self._pending, {}
+        lookups = self.lookups
+        statuses = self.statuses
+        for (layout, row), count in pending.items():
+            i = 0
+            for view, _, items in layout.views:
+                lookups[view] = lookups.get(view, 0) + count
+                for _ in items:
+                    skey = (view, row[i])
+                    statuses[skey] = statuses.get(skey, 0) + count
+                    i += 1
 
     def reload(self, what: str) -> None:
         """Count a hot reload (``registry``, ``store`` or ``model``)."""
@@ -118,6 +146,7 @@ class _Collector:
         )
 
         m = self.metrics
+        m.fold()
         requests = CounterMetricFamily(
             "pitstop_http_requests",
             "HTTP requests by route template, method and status",
