@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from pitstop.cli import open_store
+from pitstop.cli._options import json_option
 from pitstop.times import format_duration
 
 __all__ = ["features"]
@@ -19,7 +20,7 @@ def features() -> None:
 
 
 @features.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.pass_context
 def features_list(ctx: click.Context, as_json: bool) -> None:
     """List feature views with entity, timestamp, TTL, online flag and features.
@@ -48,7 +49,7 @@ def features_list(ctx: click.Context, as_json: bool) -> None:
 
 @features.command("describe")
 @click.argument("view")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.pass_context
 def features_describe(ctx: click.Context, view: str, as_json: bool) -> None:
     """Describe one feature view: contract, relation and every feature.
@@ -98,7 +99,7 @@ def _models_using(project: Any, view: str) -> list[dict[str, Any]]:
 
 @features.command("lineage")
 @click.argument("ref", metavar="VIEW[:FEATURE]")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.pass_context
 def features_lineage(ctx: click.Context, ref: str, as_json: bool) -> None:
     """Where a feature comes from: its upstream columns, down to the sources.
@@ -146,7 +147,7 @@ def features_lineage(ctx: click.Context, ref: str, as_json: bool) -> None:
 
 @features.command("impact")
 @click.argument("target", metavar="SOURCE_OR_MODEL[.COLUMN]")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.pass_context
 def features_impact(ctx: click.Context, target: str, as_json: bool) -> None:
     """What breaks if a column (or a whole model or source) changes.

@@ -11,28 +11,24 @@ import json
 import os
 import shutil
 import sys
-from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
 
 from pitstop.cli import open_store
+from pitstop.cli._options import (
+    json_option,
+    out_option,
+    parse_as_of,
+    read_spine,
+    spine_option,
+    to_json,
+    write_parquet,
+)
 from pitstop.errors import InvalidRequestError
 
 __all__ = ["models"]
-
-
-def _json(value: Any) -> str:
-    def default(obj: Any) -> Any:
-        if isinstance(obj, (datetime, date)):
-            return obj.isoformat()
-        if isinstance(obj, Decimal):
-            return str(obj)
-        raise TypeError(f"{type(obj).__name__} is not JSON serializable")
-
-    return json.dumps(value, indent=2, default=default)
 
 
 def _quiet_mlflow() -> None:
@@ -44,17 +40,6 @@ def _quiet_mlflow() -> None:
     # its warnings about cloudpickle and an undetectable pip version are noise here
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-def _parse_as_of(value: str | None) -> datetime | None:
-    from pitstop.times import parse_timestamp
-
-    if value is None:
-        return None
-    try:
-        return parse_timestamp(value, "--as-of")
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--as-of") from None
 
 
 @click.group()
@@ -71,7 +56,7 @@ def models() -> None:
 
 
 @models.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.pass_context
 def list_cmd(ctx: click.Context, as_json: bool) -> None:
     """List registered models with their aliases and versions.
@@ -84,7 +69,7 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 
     found = list_models(open_store(ctx).project)
     if as_json:
-        click.echo(_json(found))
+        click.echo(to_json(found))
         return
     if not found:
         click.echo("no registered models (log one with pitstop.models.log_model)")
@@ -101,7 +86,7 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
 
 @models.command("show")
 @click.argument("ref")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.pass_context
 def show_cmd(ctx: click.Context, ref: str, as_json: bool) -> None:
     """Show a model (NAME), or one version (NAME@alias, NAME/VERSION) with its feature spec.
@@ -115,7 +100,7 @@ def show_cmd(ctx: click.Context, ref: str, as_json: bool) -> None:
 
     data = show_model(ref, open_store(ctx).project)
     if as_json:
-        click.echo(_json(data))
+        click.echo(to_json(data))
         return
     spec = data.pop("feature_spec", None)
     versions = data.pop("versions", None)
@@ -172,7 +157,7 @@ def _typed_value(text: str) -> Any:
 @click.argument("ref")
 @click.argument("keys", nargs=-1, required=True, metavar="KEY=VALUE...")
 @click.option("--as-of", help="Clock for TTLs, ISO-8601 UTC (default: now).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.pass_context
 def predict_cmd(
     ctx: click.Context, ref: str, keys: tuple[str, ...], as_of: str | None, as_json: bool
@@ -190,7 +175,7 @@ def predict_cmd(
     from pitstop.cli.keys import parse_key_args, split_key_args
     from pitstop.models import load_model
 
-    when = _parse_as_of(as_of)
+    when = parse_as_of(as_of)
     raw = split_key_args(keys)
     store = open_store(ctx)
     model = load_model(ref, online=store.online, project=store.project)
@@ -200,7 +185,7 @@ def predict_cmd(
     prediction = model.predict([row], as_of=when)[0]
     if as_json:
         click.echo(
-            _json(
+            to_json(
                 {
                     "model": model.name,
                     "version": model.version,
@@ -215,19 +200,8 @@ def predict_cmd(
 
 @models.command("score")
 @click.argument("ref")
-@click.option(
-    "--spine",
-    "spine_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Parquet file with the entity keys, a timestamp and the request columns.",
-)
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Parquet file to write: the spine plus a prediction column.",
-)
+@spine_option("Parquet file with the entity keys, a timestamp and the request columns.")
+@out_option("Parquet file to write: the spine plus a prediction column.")
 @click.option("--timestamp", "spine_timestamp", help="The spine's timestamp column.")
 @click.pass_context
 def score_cmd(
@@ -240,19 +214,10 @@ def score_cmd(
       pitstop models score fraud@champion --spine spine.parquet --out scored.parquet
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from pitstop.cli.training import write_parquet
     from pitstop.models.scoring import score
 
-    if spine_path.resolve() == out.resolve():
-        raise InvalidRequestError(f"--out {out} is the --spine file; write to another file")
-    try:
-        spine = pq.read_table(spine_path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InvalidRequestError(
-            f"--spine {spine_path} is not a readable Parquet file: {exc}"
-        ) from None
+    spine = read_spine(spine_path, out)
     store = open_store(ctx)
     scored = score(ref, spine, store.project, store.registry, spine_timestamp=spine_timestamp)
     write_parquet(pa.Table.from_pandas(scored, preserve_index=False), out)
@@ -285,7 +250,7 @@ def exposures_cmd(ctx: click.Context, out: Path | None, as_json: bool) -> None:
         store.project, store.registry, list_models(store.project), out
     )
     if as_json:
-        click.echo(_json({"path": str(path), "exposures": found, "skipped": skipped}))
+        click.echo(to_json({"path": str(path), "exposures": found, "skipped": skipped}))
         return
     click.echo(f"wrote {len(found)} exposure(s) to {path}")
     for exposure in found:
@@ -301,7 +266,7 @@ def exposures_cmd(ctx: click.Context, out: Path | None, as_json: bool) -> None:
 @click.option("--sample", default=2000, show_default=True, help="Entity rows to sample.")
 @click.option("--online-only", is_flag=True, help="Skip the offline window.")
 @click.option("--no-log", is_flag=True, help="Do not log the report to MLflow.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.option(
     "--html",
     "html_path",
@@ -339,7 +304,7 @@ def drift_cmd(
         store.project,
         store.registry,
         store.online,
-        as_of=_parse_as_of(as_of),
+        as_of=parse_as_of(as_of),
         window=window,
         sample=sample,
         offline=not online_only,
@@ -352,7 +317,7 @@ def drift_cmd(
         except OSError as exc:
             raise InvalidRequestError(f"cannot write --html {html_path}: {exc.strerror}") from None
     if as_json:
-        click.echo(_json(result.to_dict()))
+        click.echo(to_json(result.to_dict()))
         return
     click.echo(result.table())
     if result.run_id:
@@ -398,7 +363,7 @@ def demo_cmd(ctx: click.Context, as_of: str) -> None:
     """
     from pitstop.models.demo import run_demo
 
-    when = _parse_as_of(as_of)
+    when = parse_as_of(as_of)
     assert when is not None
     store = open_store(ctx)
     run_demo(store.project, store.registry, store.online, as_of=when, echo=click.echo)

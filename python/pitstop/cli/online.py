@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import click
 
+from pitstop.cli._options import json_default, json_option, parse_as_of
 from pitstop.cli.keys import parse_key_args, split_key_args
-from pitstop.times import parse_timestamp
 
 __all__ = ["get_cmd", "materialize_cmd"]
 
@@ -25,23 +23,6 @@ def _open_store(ctx: click.Context) -> Any:
     from pitstop.cli import open_store
 
     return open_store(ctx)
-
-
-def _parse_as_of(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return parse_timestamp(value, "--as-of")
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--as-of") from None
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 @click.command("materialize")
@@ -62,7 +43,7 @@ def _json_default(value: Any) -> Any:
     help="How long to wait for another materialize writing the same store "
     "(default: PITSTOP_LOCK_TIMEOUT, else 600; 0 fails at once).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option
 @click.pass_context
 def materialize_cmd(
     ctx: click.Context,
@@ -113,7 +94,7 @@ def materialize_cmd(
             select=list(select) or None,
             full_refresh=full_refresh,
             progress=progress,
-            as_of=_parse_as_of(as_of),
+            as_of=parse_as_of(as_of),
             lock_timeout=lock_timeout,
             on_wait=on_wait,
         )
@@ -164,6 +145,6 @@ def get_cmd(
     store = _open_store(ctx)
     row = parse_key_args(raw, entity_key_types(store.online, features=refs, service=service))
     result = store.get_online_features(
-        features=refs, service=service, entity_rows=[row], as_of=_parse_as_of(as_of)
+        features=refs, service=service, entity_rows=[row], as_of=parse_as_of(as_of)
     )
-    click.echo(json.dumps(result.to_records()[0], indent=2, default=_json_default))
+    click.echo(json.dumps(result.to_records()[0], indent=2, default=json_default))

@@ -167,7 +167,7 @@ def spine_cmd(
           range(1, 100) t(customer_id)" --out spine.parquet
     """
     from pitstop.cli import open_store
-    from pitstop.cli.training import write_parquet
+    from pitstop.cli._options import write_parquet
     from pitstop.offline.compile import session
 
     if (service is None) == (query is None):

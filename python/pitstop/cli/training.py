@@ -2,59 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from pitstop.cli._options import out_option, read_spine, spine_option, write_parquet
 from pitstop.errors import InvalidRequestError
 
 if TYPE_CHECKING:
-    import pyarrow as pa
+    pass
 
-__all__ = ["training_set_cmd", "write_parquet"]
-
-
-def write_parquet(table: pa.Table, out: Path, option: str = "--out") -> None:
-    """Write ``table`` to ``out`` (folders created); any failure is one clear error.
-
-    A disk that is full (``/dev/full``), a folder that cannot be created or a
-    file that cannot be written is an `InvalidRequestError` naming ``option``
-    and the path, never a traceback. A regular file this call created and
-    could not finish is removed, so no truncated Parquet file is left behind.
-
-    Raises:
-        InvalidRequestError: the file could not be written.
-    """
-    import pyarrow.parquet as pq
-
-    existed = os.path.lexists(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, out)
-    except OSError as exc:
-        if not existed and out.is_file():
-            out.unlink(missing_ok=True)
-        reason = exc.strerror or str(exc)
-        raise InvalidRequestError(f"cannot write {option} {out}: {reason}") from None
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
-    except OSError:
-        return False
+__all__ = ["training_set_cmd"]
 
 
 @click.command("training-set")
-@click.option(
-    "--spine",
-    "spine_path",
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Parquet file with the entity keys and a timestamp column (`pitstop spine` writes one).",
+@spine_option(
+    "Parquet file with the entity keys and a timestamp column (`pitstop spine` writes one)."
 )
 @click.option("--service", help="A training model whose YAML lists the features.")
 @click.option(
@@ -63,12 +28,7 @@ def _same_file(a: Path, b: Path) -> bool:
     multiple=True,
     help="A feature reference, 'view' or 'view:feature' (repeatable; or comma-separated).",
 )
-@click.option(
-    "--out",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Parquet file to write (folders are created; never the --spine file).",
-)
+@out_option("Parquet file to write (folders are created; never the --spine file).")
 @click.option(
     "--timestamp",
     "spine_timestamp",
@@ -107,7 +67,6 @@ def training_set_cmd(
           --features merchant_daily_stats:amount_sum_1d --out train.parquet
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from pitstop.cli import open_store
     from pitstop.offline.training import EmptySpineWarning, spine_timestamp_column
@@ -115,16 +74,7 @@ def training_set_cmd(
     refs = [ref.strip() for item in feature_refs for ref in item.split(",") if ref.strip()]
     if bool(refs) == bool(service):
         raise InvalidRequestError("pass exactly one of --service or --features")
-    if _same_file(spine_path, out):
-        raise InvalidRequestError(
-            f"--out {out} is the --spine file; write the training set to another file"
-        )
-    try:
-        spine = pq.read_table(spine_path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InvalidRequestError(
-            f"--spine {spine_path} is not a readable Parquet file: {exc}"
-        ) from exc
+    spine = read_spine(spine_path, out)
     # resolved here so that a missing or ambiguous column is named as the option
     timestamp = spine_timestamp_column(spine, spine_timestamp, argument="--timestamp")
     store = open_store(ctx)
