@@ -98,6 +98,22 @@ def project_env(root: Path, work: Path) -> dict[str, str]:
     }
 
 
+def prepare_served(work: Path) -> dict[str, Any]:
+    """The served test project under ``work``: built, seeded and materialized
+    with its environment set only meanwhile. Returns root, env and work."""
+    import pytest
+
+    root = work / "project"
+    env = project_env(root, work)
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        build_served_project(root)
+        seed(Path(env["PITSTOP_DUCKDB_PATH"]))
+        materialize(root, env)
+    return {"root": root, "env": env, "work": work}
+
+
 def customer_rows(version: int, count: int = 5) -> list[dict[str, Any]]:
     """``customer_v`` rows whose ``version`` feature is ``c * 10 + version - 1``
     (``version`` 1: 10, 20, ...); customer 3's ``tag`` is NULL."""

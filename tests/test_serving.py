@@ -20,10 +20,8 @@ from _serving import (
     PLAIN,
     RISK,
     bearer,
-    build_served_project,
     materialize,
-    project_env,
-    seed,
+    prepare_served,
     token_lines,
 )
 from starlette.testclient import TestClient
@@ -43,16 +41,7 @@ EPOCH = "1970-01-01T00:00:00Z"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The served test project, seeded and materialized at AS_OF."""
-    work = tmp_path_factory.mktemp("serving")
-    root = work / "project"
-    env = project_env(root, work)
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        build_served_project(root)
-        seed(Path(env["PITSTOP_DUCKDB_PATH"]))
-        materialize(root, env)
-    yield {"root": root, "env": env, "work": work}
+    yield prepare_served(tmp_path_factory.mktemp("serving"))
 
 
 def _app(served: dict[str, Any], **settings: Any) -> Any:

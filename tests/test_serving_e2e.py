@@ -30,10 +30,10 @@ from _serving import (
     RISK,
     Server,
     bearer,
-    build_served_project,
     copy_served_project,
     customer_rows,
     materialize,
+    prepare_served,
     project_env,
     run_server,
     seed,
@@ -48,16 +48,7 @@ FEAST = "/get-online-features"
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    work = tmp_path_factory.mktemp("serving_e2e")
-    root = work / "project"
-    env = project_env(root, work)
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        build_served_project(root)
-        seed(Path(env["PITSTOP_DUCKDB_PATH"]))
-        materialize(root, env)
-    yield {"root": root, "env": env, "work": work}
+    yield prepare_served(tmp_path_factory.mktemp("serving_e2e"))
 
 
 @pytest.fixture(scope="module")

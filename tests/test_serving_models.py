@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _serving import Server, build_served_project, materialize, project_env, run_server, seed
+from _serving import Server, prepare_served, run_server
 
 pytestmark = pytest.mark.slow
 
@@ -45,18 +45,14 @@ def _log_and_promote(root: Path, slope: float) -> str:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    work = tmp_path_factory.mktemp("serving_models")
-    root = work / "project"
-    env = project_env(root, work)
+    served = prepare_served(tmp_path_factory.mktemp("serving_models"))
+    root, env = served["root"], served["env"]
     with pytest.MonkeyPatch.context() as mp:
         for key, value in env.items():
             mp.setenv(key, value)
         mp.delenv("MLFLOW_TRACKING_URI", raising=False)
-        build_served_project(root)
-        seed(Path(env["PITSTOP_DUCKDB_PATH"]))
-        materialize(root, env)
         assert _log_and_promote(root, 1.0) == "1"
-        yield {"root": root, "env": env, "work": work}
+        yield served
 
 
 @pytest.fixture(scope="module")
