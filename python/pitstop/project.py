@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
@@ -35,6 +36,9 @@ _ENV_VAR = re.compile(
 # files whose change makes target/manifest.json stale
 _MANIFEST_INPUTS = ("models", "macros", "snapshots", "analyses", "seeds", "tests")
 _MANIFEST_SUFFIXES = {".sql", ".yml", ".yaml", ".md", ".csv"}
+# dbt keeps its flags, adapters and event manager in globals: one invocation at
+# a time per process (a background compile warm-up must not overlap a build)
+_DBT_LOCK = threading.RLock()
 
 
 class Project:
@@ -168,8 +172,13 @@ class Project:
             "PITSTOP_DUCKDB_PATH": str(self.duckdb_path),
         }
 
-    def run_dbt(self, args: list[str]) -> Any:
+    def run_dbt(self, args: list[str], *, manifest: Any = None) -> Any:
         """Run dbt in process (``dbtRunner``) against this project.
+
+        ``manifest`` is a dbt ``Manifest`` already parsed in this process
+        (``run_dbt(["parse"]).result``): dbt then skips parsing the project,
+        which is most of a ``compile --inline``'s time. Invocations are
+        serialized, as dbt's state is process-global.
 
         Returns dbt's result object. Raises `DbtError` with dbt's own error
         messages when the command fails, so callers never see a traceback.
@@ -194,16 +203,17 @@ class Project:
                 full_args += ["--target", self.target]
         # the profile reads PITSTOP_DUCKDB_PATH while dbt runs; restore it after
         # so one project's path does not leak into the rest of the process
-        saved = {key: os.environ.get(key) for key in self.dbt_env()}
-        os.environ.update(self.dbt_env())
-        try:
-            result = dbtRunner(callbacks=[collect]).invoke(full_args)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        with _DBT_LOCK:
+            saved = {key: os.environ.get(key) for key in self.dbt_env()}
+            os.environ.update(self.dbt_env())
+            try:
+                result = dbtRunner(manifest=manifest, callbacks=[collect]).invoke(full_args)
+            finally:
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
         if not result.success:
             detail = "\n".join(errors) or str(result.exception or "unknown error")
             raise DbtError(f"dbt {' '.join(args[:1])} failed in {self.root}:\n{_untraced(detail)}")
