@@ -315,9 +315,9 @@ def bench_lookups(
         "present_fraction": round(present / (len(probe.refs) * len(probe)), 4),
         "batch": {},
     }
-    rng = random.Random(1)
-    for size in (100, 1000):
-        batches = [rng.sample(entity_rows, size) for _ in range(repeats + 2)]
+    if fs.online_store.kind == "redis":
+        out["get_floor"] = bench_redis_get(fs.online_store, lookups, warmup)
+    for size, batches in lookup_batches(entity_rows, repeats).items():
         samples = time_calls(lambda rows: get(features=refs, entity_rows=rows), batches, 2)
         out["batch"][str(size)] = {
             "calls": len(samples),
@@ -327,8 +327,81 @@ def bench_lookups(
     return out
 
 
+def lookup_batches(
+    entity_rows: list[dict[str, int]], repeats: int
+) -> dict[int, list[list[dict[str, int]]]]:
+    """The timed batches per size (2 warm-up + ``repeats``), the same for
+    Pitstop (SQLite and Redis) and the raw floors."""
+    rng = random.Random(1)
+    sizes = (100, 1000)
+    return {size: [rng.sample(entity_rows, size) for _ in range(repeats + 2)] for size in sizes}
+
+
+def bench_redis_get(store: Any, lookups: int, warmup: int) -> dict[str, float]:
+    """The Redis floor: one ``GET`` round trip from the same redis-py client
+    the lookups use, of a value as long as a packed row, right after them."""
+    client = store.client()
+    key = f"{store.prefix}:bench:get"
+    client.set(key, b"x" * 64)
+    get = client.get
+    samples = time_calls(lambda _: get(key), list(range(warmup + lookups)), warmup)
+    client.delete(key)
+    return summary_us(samples)
+
+
+# the 3 views' keys of an entity row
+RAW_VIEWS = [
+    ("customer_txn", "customer_id"),
+    ("customer_profile", "customer_id"),
+    ("merchant_daily", "merchant_id"),
+]
+# one statement for the 3 views: per view a JSON array of the batch's keys in
+# request order, probed by primary key; one value (or NULL) per entity row
+RAW_ALIGNED_SQL = " union all ".join(
+    f'select t.v from json_each(?) j left join "view__{view}" t on t.k = j.value'
+    for view, _ in RAW_VIEWS
+)
+
+
+def bench_raw_batches(
+    conn: sqlite3.Connection, batches: list[list[dict[str, int]]]
+) -> dict[str, Any]:
+    """Set-based floors of a batch: the 3 views' primary-key probes for every
+    entity of the batch in raw sqlite3, no decoding (the issue's form and the
+    fastest form found), and the fastest form plus `marshal.loads` of every
+    value found (what any decoded answer costs at least)."""
+    import marshal
+
+    def json_in(rows: list[dict[str, int]]) -> None:
+        # the issue's form: sorted distinct keys, one statement per view
+        for view, key in RAW_VIEWS:
+            keys = sorted({row[key] for row in rows})
+            sql = f'select k, v from "view__{view}" where k in (select value from json_each(?))'
+            conn.execute(sql, (json.dumps(keys),)).fetchall()
+
+    def aligned(rows: list[dict[str, int]]) -> list[Any]:
+        params = [json.dumps([row[key] for row in rows]) for _, key in RAW_VIEWS]
+        return conn.execute(RAW_ALIGNED_SQL, params).fetchall()
+
+    loads = marshal.loads
+
+    def aligned_decoded(rows: list[dict[str, int]]) -> None:
+        [loads(v) for (v,) in aligned(rows) if v is not None]
+
+    out: dict[str, Any] = {}
+    for name, fn in (
+        ("json_in_sorted", json_in),
+        ("aligned_left_join", aligned),
+        ("aligned_left_join_decoded", aligned_decoded),
+    ):
+        samples = time_calls(fn, batches, 2)
+        out[name] = {"calls": len(samples), "p50_ms": round(percentile(samples, 0.5) / 1000, 3)}
+    out["floor_ms"] = min(out["json_in_sorted"]["p50_ms"], out["aligned_left_join"]["p50_ms"])
+    return out
+
+
 def bench_raw_sqlite(
-    path: Path, entity_rows: list[dict[str, int]], lookups: int, warmup: int
+    path: Path, entity_rows: list[dict[str, int]], lookups: int, warmup: int, repeats: int
 ) -> dict[str, Any]:
     """The floor: sqlite3 primary-key lookups on the same file, no decoding."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -352,7 +425,8 @@ def bench_raw_sqlite(
         conn.execute(three_sql[2], (row["merchant_id"],)).fetchone()
 
     threes = time_calls(three, entity_rows[: warmup + lookups], warmup)
-    return {"single_view": summary_us(one), "three_views": summary_us(threes)}
+    batch = bench_raw_batches(conn, lookup_batches(entity_rows, repeats)[1000])
+    return {"single_view": summary_us(one), "three_views": summary_us(threes), "batch_1000": batch}
 
 
 def bench_cold_get(project: Path, row: dict[str, int], runs: int = 5) -> list[float]:
@@ -498,6 +572,7 @@ def report(results: dict[str, Any]) -> str:
                 f"Feast's numbers: same data (`--work` folder) and harness, measured "
                 f"{feast['measured']}, reused with `--feast-json`."
             )
+    lines += floor_lines(p, raw, redis)
     lines += [
         "",
         f"Share of PRESENT values in a 1,000-row batch: {p['present_fraction']}.",
@@ -547,6 +622,51 @@ def report(results: dict[str, Any]) -> str:
     if feast:
         lines.append(f"- `import feast` alone: {feast['import_seconds']} s.")
     return "\n".join(lines) + "\n"
+
+
+def floor_lines(p: dict[str, Any], raw: dict[str, Any], redis: dict[str, Any] | None) -> list[str]:
+    """The lookup targets of issue 13 as ratios to floors measured in this run."""
+
+    def verdict(ratio: float, limit: float) -> str:
+        return f"{ratio:.2f}x (target <= {limit:g}x: {'met' if ratio <= limit else 'NOT met'})"
+
+    single = p["single"]["p50_us"] / raw["three_views"]["p50_us"]
+    lines = [
+        "",
+        "### Lookups against their floors (same run)",
+        "",
+        "| floor | p50 | Pitstop / floor |",
+        "|---|---:|---:|",
+        f"| raw sqlite3 PK probes, 3 views, per entity | {raw['three_views']['p50_us']} µs | "
+        f"single: {verdict(single, 1.05)} |",
+    ]
+    rb = raw.get("batch_1000")
+    if rb:
+        batch = p["batch"]["1000"]["p50_ms"]
+        lines += [
+            f"| batch 1,000, raw set-based: per view `k in (select value from json_each(?))`, "
+            f"sorted distinct keys, no decoding | {rb['json_in_sorted']['p50_ms']} ms | "
+            f"{batch / rb['json_in_sorted']['p50_ms']:.2f}x |",
+            f"| batch 1,000, raw set-based: one statement, per view `json_each(?)` left join "
+            f"in request order, no decoding | {rb['aligned_left_join']['p50_ms']} ms | "
+            f"{batch / rb['aligned_left_join']['p50_ms']:.2f}x |",
+            f"| **batch 1,000 floor: the faster of the two** | **{rb['floor_ms']} ms** | "
+            f"**{verdict(batch / rb['floor_ms'], 1.25)}** |",
+            f"| batch 1,000, the left-join form + `marshal.loads` of every value found (any "
+            f"decoded answer pays it) | {rb['aligned_left_join_decoded']['p50_ms']} ms | "
+            f"{batch / rb['aligned_left_join_decoded']['p50_ms']:.2f}x |",
+        ]
+    if redis and redis.get("get_floor"):
+        floor = redis["get_floor"]["p50_us"]
+        ratio = redis["single"]["p50_us"] / floor
+        sqlite_batch = p["batch"]["1000"]["p50_ms"]
+        lines += [
+            f"| Redis: one `GET` round trip, same redis-py client (right after the "
+            f"single lookups) | {floor} µs | Redis single: {verdict(ratio, 1.3)} |",
+            f"| Pitstop's SQLite batch of 1,000 | {sqlite_batch} ms | Redis batch 1,000: "
+            f"{verdict(redis['batch']['1000']['p50_ms'] / sqlite_batch, 2)} |",
+        ]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -617,7 +737,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     log(json.dumps(results["pitstop_sqlite"]))
     results["raw_sqlite"] = bench_raw_sqlite(
-        work / "online.sqlite", entity_rows, args.lookups, args.warmup
+        work / "online.sqlite", entity_rows, args.lookups, args.warmup, args.repeats
     )
     results["cold_get_s"] = bench_cold_get(project, entity_rows[0])
     log(f"changing {args.changed:.0%} of the rows, materialize incremental")

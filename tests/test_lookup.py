@@ -212,13 +212,20 @@ def test_batch_reads_each_view_once(fs: FeatureStore, online_env: dict[str, str]
 
         def calls() -> dict[str, int]:
             stats = client.info("commandstats")
-            return {c: stats.get(f"cmdstat_{c}", {}).get("calls", 0) for c in ("hmget", "exec")}
+            names = ("hmget", "exec", "evalsha")
+            return {c: stats.get(f"cmdstat_{c}", {}).get("calls", 0) for c in names}
 
         before = calls()
         fs.get_online_features(service="fraud_model", entity_rows=rows, as_of=AS_OF)
         after = calls()
         assert after["hmget"] - before["hmget"] == 3
-        assert after["exec"] - before["exec"] == 1
+        # one atomic unit, one round trip: the lookup script (or a MULTI/EXEC)
+        assert after["evalsha"] - before["evalsha"] + after["exec"] - before["exec"] == 1
+        before = calls()
+        fs.get_online_features(service="fraud_model", entity_rows=rows[:1], as_of=AS_OF)
+        after = calls()
+        assert after["evalsha"] - before["evalsha"] == 1
+        assert after["exec"] - before["exec"] == 0
 
 
 def test_errors(fs: FeatureStore) -> None:

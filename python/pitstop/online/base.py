@@ -233,6 +233,28 @@ class OnlineStore(ABC):
         found = self.read([(view, () if key is None else (key,)) for view, key in pairs])
         return [f.get(k) if k is not None else None for f, k in zip(found, keys, strict=True)]
 
+    def read_rows(
+        self, views: tuple[str, ...], keys: Sequence[Sequence[Key | None]]
+    ) -> list[list[bytes | None]]:
+        """The batch form of `read_one`: per view a list of keys (``None`` and
+        repeats allowed), answered per view by a list aligned with it (the
+        packed value or ``None``), from one snapshot. Lookups of many entities
+        use it so that no per-key mapping is built in Python; stores override
+        it when they can answer in request order directly (the default goes
+        through `read`)."""
+        requests: list[tuple[str, Sequence[Key]]] = []
+        for view, view_keys in zip(views, keys, strict=True):
+            unique: list[Any] = list(dict.fromkeys(view_keys))
+            if None in unique:
+                unique.remove(None)
+            requests.append((view, unique))
+        found = self.read(requests)
+        out: list[list[bytes | None]] = []
+        for f, view_keys in zip(found, keys, strict=True):
+            get: Any = f.get  # found never holds None: a None key maps to None
+            out.append(list(map(get, view_keys)) if f else [None] * len(view_keys))
+        return out
+
     @abstractmethod
     def metadata(self) -> OnlineMetadata:
         """The registry snapshot and watermarks as last committed."""

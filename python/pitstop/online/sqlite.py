@@ -35,6 +35,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,8 @@ FILE_MODE = 0o600
 _DAMAGED = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 _BUSY = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 _VIEW_PREFIX = "view__"
+_first = itemgetter(0)
+_dumps = json.dumps
 
 
 def _code(exc: sqlite3.Error) -> int | None:
@@ -127,9 +130,20 @@ def _key_value_sql(view: str, count: int) -> str:
 
 @lru_cache(maxsize=1024)
 def _one_sql(views: tuple[str, ...]) -> str:
+    # one row holding one scalar subquery per view: the values come back in
+    # view order, None where the key is absent (cheaper than a union of rows)
+    subqueries = (f"(select v from {_table(view)} where k = ?)" for view in views)  # noqa: S608
+    return "select " + ", ".join(subqueries)
+
+
+@lru_cache(maxsize=1024)
+def _rows_sql(views: tuple[str, ...]) -> str:
+    # per view, its keys as one JSON array parameter, each probed by primary
+    # key in array order; the left join yields exactly one row per key (NULL
+    # when absent), so the result is the request, aligned, view after view
     return " union all ".join(
-        f"select {i}, v from {_table(view)} where k = ?"  # noqa: S608 - quoted name
-        for i, view in enumerate(views)
+        f"select t.v from json_each(?) j left join {_table(view)} t on t.k = j.value"  # noqa: S608
+        for view in views
     )
 
 
@@ -217,12 +231,40 @@ class SQLiteOnlineStore(OnlineStore):
     def read_one(self, views: tuple[str, ...], keys: Sequence[Key | None]) -> list[bytes | None]:
         # a NULL key matches nothing, so no special case is needed for it
         try:
-            rows = self._reader().execute(_one_sql(views), keys).fetchall()
+            row = self._reader().execute(_one_sql(views), keys).fetchone()
         except sqlite3.Error as exc:
             raise _error(self.path, exc, "reading the online store") from exc
-        out: list[bytes | None] = [None] * len(views)
-        for i, value in rows:
-            out[i] = value
+        return list(row)
+
+    def read_rows(
+        self, views: tuple[str, ...], keys: Sequence[Sequence[Key | None]]
+    ) -> list[list[bytes | None]]:
+        # one statement (one snapshot) whatever the number of views and keys;
+        # views sharing one key list (same entity) share its JSON text
+        texts: dict[int, str] = {}
+        params = []
+        for view_keys in keys:
+            text = texts.get(id(view_keys))
+            if text is None:
+                text = texts[id(view_keys)] = _dumps(view_keys)
+            params.append(text)
+        try:
+            rows = self._reader().execute(_rows_sql(views), params).fetchall()
+        except sqlite3.Error as exc:
+            raise _error(self.path, exc, "reading the online store") from exc
+        values: list[bytes | None] = list(map(_first, rows))
+        if len(values) != sum(map(len, keys)):
+            raise OnlineStoreError(
+                f"reading the online store {self.path} returned {len(values)} rows for "
+                f"{sum(map(len, keys))} keys (a view's table lost its primary key: the store "
+                f"was edited or damaged); {REBUILD_HINT}"
+            )
+        out = []
+        start = 0
+        for view_keys in keys:
+            end = start + len(view_keys)
+            out.append(values[start:end])
+            start = end
         return out
 
     def metadata(self) -> OnlineMetadata:
