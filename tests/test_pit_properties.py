@@ -437,3 +437,67 @@ def test_compiled_forms_differ(compiled: dict[tuple[str, bool], str]) -> None:
     """Guard against both shapes silently compiling to the same implementation."""
     assert "asof left join" in compiled[("duckdb", True)]
     assert "asof" not in compiled[("default", True)].lower()
+
+
+def _a(customer: int, ts: int, created: int | None, f1: int) -> dict[str, Any]:
+    return {"customer_id": customer, "ts": _at(ts), "created": _at(created), "f1": f1, "f2": "x"}
+
+
+# Late rows overtaken by rows later in tie order that arrive first: with the
+# late-row filter, the row with the latest availability time at or before t is
+# often not the winner (customer 1 at t=9: row 1 arrived at 8, but row 2, with
+# a later timestamp, arrived at 5). Hypothesis finds such cases only now and
+# then at the default example count, so they are pinned here.
+OVERTAKEN = Case(
+    a=[
+        _a(1, 0, 8, 1),  # late: usable from 8, but row 2 is ahead of it from 5 on
+        _a(1, 5, 5, 2),
+        _a(2, 1, 9, 3),  # a chain of late rows: usable from 9, 3 and 7
+        _a(2, 2, 3, 4),
+        _a(2, 3, 7, 5),
+        _a(2, 3, 7, 6),  # a tie on (ts, created) with row 5: the hash decides
+        _a(3, 4, None, 7),  # no created timestamp: usable at ts
+        _a(3, 2, 6, 8),  # arrives after row 7 and is behind it in tie order
+        _a(3, 4, 9, 9),  # ahead of row 7 (same ts, later created) from 9 on
+    ],
+    b=[],
+    c=[],
+    spine=[
+        {"customer_id": c, "bank": None, "account": "k", "t": _at(t), "tag": i}
+        for i, (c, t) in enumerate(
+            [
+                (1, 4),
+                (1, 5),
+                (1, 8),
+                (1, 9),
+                (2, 2),
+                (2, 3),
+                (2, 6),
+                (2, 7),
+                (2, 8),
+                (3, 3),
+                (3, 4),
+                (3, 6),
+                (3, 8),
+                (3, 9),
+            ]
+        )
+    ],
+)
+
+
+@pytest.mark.parametrize("late", [True, False], ids=["exclude_late_rows", "allow_late_rows"])
+def test_late_rows_overtaken_by_earlier_arrivals(
+    compiled: dict[tuple[str, bool], str], late: bool
+) -> None:
+    asof = run(compiled[("duckdb", late)], OVERTAKEN)
+    check(OVERTAKEN, asof, late)
+    assert run(compiled[("duckdb", late)], OVERTAKEN, loop_join_threshold=0) == asof
+    assert run(compiled[("default", late)], OVERTAKEN) == asof
+    if late:
+        # spelled out: customer 1 from t=5 on is row 2; customer 2 is row 4 until
+        # 7, then the tie of rows 5/6; customer 3 is row 7 until 9, then row 9
+        f1 = [row["pv_a__f1"] for row in asof]
+        assert f1[:4] == [None, 2, 2, 2]
+        assert f1[4:6] == [None, 4] and f1[6] == 4 and f1[7] == f1[8] and f1[7] in (5, 6)
+        assert f1[9:] == [None, 7, 7, 7, 9]

@@ -192,9 +192,16 @@ order by __pit_row
     field, so the ASOF join itself picks the tie-break winner and no dedupe pass
     is needed. NULL created timestamps become -infinity (oldest); a NULL spine
     timestamp makes the whole struct NULL, which matches nothing.
-    With the late-row filter, rows are ranked in tie-break order, the running
-    max rank is taken in availability order, and the ASOF join on availability
-    time finds the best rank, joined back by (keys, rank).
+    With the late-row filter a row counts from its availability time a =
+    max(timestamp, created timestamp). A row can only be the answer while no
+    row later in tie-break order is available yet, i.e. for t in [a, next)
+    where next = the least availability time of the rows after it in tie-break
+    order (one window pass: a min over the following rows). Rows with
+    a >= next never win and are dropped; the remaining rows have disjoint
+    [a, next) intervals, so their availability times are distinct and increase
+    with the tie-break order, and a plain ASOF join on availability time picks
+    the winner with its columns: one sort in tie-break order and one ASOF, no
+    ranking pass and no join back (the row-by-row proof is in the README).
     For spines under asof_loop_join_threshold rows (default 64) DuckDB plans a
     nested-loop join with an aggregate instead; both plans give the same rows
     (tested in tests/test_pit_properties.py).
@@ -211,11 +218,7 @@ with
     select
         *,
         {%- if v.late_filter %}
-        row_number() over (
-            partition by {% for k in v['keys'] %}__pit_k{{ loop.index }}{{ ', ' if not loop.last }}
-            {%- endfor %}
-            order by __pit_ts, __pit_created nulls first, __pit_hash
-        ) as __pit_rank
+        {{ pitstop._pit_available_at(v) }} as __pit_available_at
         {%- else %}
         {
             't': __pit_ts,
@@ -237,17 +240,19 @@ with
 
 {{ a }}_known as (
 
-    select
-        {%- for k in v['keys'] %}
-        __pit_k{{ loop.index }},
-        {%- endfor %}
-        {{ pitstop._pit_available_at(v) }} as __pit_available_at,
-        max(__pit_rank) over (
-            partition by {% for k in v['keys'] %}__pit_k{{ loop.index }}{{ ', ' if not loop.last }}
-            {%- endfor %}
-            order by {{ pitstop._pit_available_at(v) }}
-        ) as __pit_best
-    from {{ a }}_rows
+    select * exclude (__pit_next)
+    from (
+        select
+            *,
+            min(__pit_available_at) over (
+                partition by {% for k in v['keys'] %}__pit_k{{ loop.index }}
+                {{- ', ' if not loop.last }}{% endfor %}
+                order by __pit_ts, __pit_created nulls first, __pit_hash
+                rows between 1 following and unbounded following
+            ) as __pit_next
+        from {{ a }}_rows
+    ) as successors
+    where __pit_next is null or __pit_available_at < __pit_next
 
 ),
 {%- endif %}
@@ -260,16 +265,11 @@ __pit_final as (
     from __pit_spine as s
     {%- for v in plan %}
     {%- if v.late_filter %}
-    asof left join {{ v.alias }}_known as {{ v.alias }}_b
+    asof left join {{ v.alias }}_known as {{ v.alias }}
         on {% for k in v['keys'] -%}
-        s.{{ adapter.quote(k.spine) }} = {{ v.alias }}_b.__pit_k{{ loop.index }}
+        s.{{ adapter.quote(k.spine) }} = {{ v.alias }}.__pit_k{{ loop.index }}
         and {% endfor -%}
-        s.__pit_t >= {{ v.alias }}_b.__pit_available_at
-    left join {{ v.alias }}_rows as {{ v.alias }}
-        on {% for k in v['keys'] -%}
-        {{ v.alias }}_b.__pit_k{{ loop.index }} = {{ v.alias }}.__pit_k{{ loop.index }}
-        and {% endfor -%}
-        {{ v.alias }}_b.__pit_best = {{ v.alias }}.__pit_rank
+        s.__pit_t >= {{ v.alias }}.__pit_available_at
     {%- else %}
     asof left join {{ v.alias }}_rows as {{ v.alias }}
         on {% for k in v['keys'] -%}
