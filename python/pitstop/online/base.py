@@ -145,6 +145,19 @@ class OnlineWriter(ABC):
             stored value are not counted).
         """
 
+    def write_columns(
+        self,
+        view: str,
+        keys: Sequence[Key],
+        ts: Sequence[int],
+        cts: Sequence[int | None],
+        values: Sequence[bytes],
+    ) -> int:
+        """`write` given the rows as columns (how `materialize` has them), so
+        that a store can bind them without building a tuple per row; the
+        default builds the tuples."""
+        return self.write(view, list(zip(keys, ts, cts, values, strict=True)))
+
     @abstractmethod
     def drop(self, view: str) -> None:
         """Delete ``view`` and all its values, published with `commit` (a view

@@ -256,11 +256,16 @@ def materialize(
                     else []
                 )
                 try:
+                    # while DuckDB reads the first view: empty the views to rebuild,
+                    # then check the store. Dropping a table walks its pages (a
+                    # damaged one fails the drop), and the check, of the store as
+                    # this run will write it, then costs only what is kept
+                    for view, spec, previous in plans:
+                        if previous is None:
+                            writer.reset(view.name, spec.integer_key)
+                    writer.check()
                     for i, (view, spec, previous) in enumerate(plans):
                         view_started = time.perf_counter()
-                        if i == 0:
-                            # while DuckDB reads the first view
-                            writer.check()
                         query = pending[i].result()
                         if i + 1 < len(plans):
                             pending.append(
@@ -602,22 +607,27 @@ def _write_view(
     outcome: ViewResult,
     progress: Progress | None,
 ) -> dict[str, Any]:
-    """Stream one view's rows into ``writer``; return its new watermark."""
+    """Stream one view's rows into ``writer`` (already `reset` when rebuilt);
+    return its new watermark."""
     import duckdb
 
-    if previous is None:
-        writer.reset(view.name, spec.integer_key)
+    from pitstop.online.arrow_pack import pack_columns, pylist, total
+
     layout = spec.layout
     width = len(spec.features)
     try:
         batches = chain([query.first], query.reader) if query.first is not None else ()
         for batch in batches:
-            columns = [column.to_pylist() for column in batch.columns]
-            keys, counts, ts, cts = columns[:4]
+            columns = batch.columns
+            keys, ts, cts = pylist(columns[0]), pylist(columns[2]), pylist(columns[3])
             values = columns[4 : 4 + width]
-            blobs = list(map(marshal.dumps, zip(repeat(layout), ts, cts, *values)))
-            written = writer.write(view.name, list(zip(keys, ts, cts, blobs, strict=True)))
-            outcome.rows_read += sum(counts)
+            # numpy packs a batch at once; other column types (lists, ...) row by row
+            blobs = pack_columns(layout, [columns[2], columns[3], *values])
+            if blobs is None:
+                rows = zip(repeat(layout), ts, cts, *(column.to_pylist() for column in values))
+                blobs = list(map(marshal.dumps, rows))
+            written = writer.write_columns(view.name, keys, ts, cts, blobs)
+            outcome.rows_read += total(columns[1])
             outcome.entities_written += written
             if progress is not None:
                 progress(view.name, outcome.rows_read, outcome.entities_written)

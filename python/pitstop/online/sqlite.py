@@ -147,6 +147,24 @@ def _rows_sql(views: tuple[str, ...]) -> str:
     )
 
 
+# rows per INSERT statement of a materialize run (4 parameters each)
+_ROWS_PER_INSERT = 200
+
+
+@lru_cache(maxsize=256)
+def _insert_sql(view: str, rows: int, upsert: bool) -> str:
+    """INSERT of ``rows`` rows into a view's table; ``upsert``: keep the stored
+    value where its (feature timestamp, created timestamp) is newer."""
+    sql = f"insert into {_table(view)} values " + ", ".join(["(?, ?, ?, ?)"] * rows)  # noqa: S608
+    if upsert:
+        sql += (
+            " on conflict (k) do update set ts = excluded.ts, cts = excluded.cts, v = excluded.v "
+            "where excluded.ts > ts or (excluded.ts = ts and "
+            f"coalesce(excluded.cts, {INT64_MIN}) >= coalesce(cts, {INT64_MIN}))"
+        )
+    return sql
+
+
 class SQLiteOnlineStore(OnlineStore):
     """Online store in one SQLite file (WAL mode).
 
@@ -477,24 +495,41 @@ class _SQLiteWriter(OnlineWriter):
         self._fresh.add(view)
 
     def write(self, view: str, rows: Sequence[Row]) -> int:
-        table = _table(view)
+        # a reset table only receives one row per key per run (the materialize
+        # query deduplicates), so a plain insert suffices there
         before = self.conn.total_changes
         try:
-            if view in self._fresh:
-                # a reset table only receives one row per key per run (the
-                # materialize query deduplicates), so a plain insert suffices
-                self.conn.executemany(
-                    f"insert into {table} values (?, ?, ?, ?)",  # noqa: S608 - quoted name
-                    rows,
-                )
-            else:
-                self.conn.executemany(
-                    f"insert into {table} values (?, ?, ?, ?) on conflict (k) do update set "  # noqa: S608
-                    "ts = excluded.ts, cts = excluded.cts, v = excluded.v "
-                    "where excluded.ts > ts or (excluded.ts = ts and "
-                    f"coalesce(excluded.cts, {INT64_MIN}) >= coalesce(cts, {INT64_MIN}))",
-                    rows,
-                )
+            self.conn.executemany(_insert_sql(view, 1, view not in self._fresh), rows)
+        except sqlite3.Error as exc:
+            raise _error(
+                self.store.path, exc, f"writing view '{view}' to", MaterializationError
+            ) from exc
+        return self.conn.total_changes - before
+
+    def write_columns(
+        self,
+        view: str,
+        keys: Sequence[Key],
+        ts: Sequence[int],
+        cts: Sequence[int | None],
+        values: Sequence[bytes],
+    ) -> int:
+        # many rows per INSERT statement: binding them costs the sqlite3 module
+        # about a third less per row than executemany's one statement per row
+        count = len(keys)
+        flat: list[Any] = [None] * (4 * count)
+        flat[0::4], flat[1::4], flat[2::4], flat[3::4] = keys, ts, cts, values
+        upsert = view not in self._fresh
+        whole = count - count % _ROWS_PER_INSERT
+        execute = self.conn.execute
+        before = self.conn.total_changes
+        try:
+            if whole:
+                sql = _insert_sql(view, _ROWS_PER_INSERT, upsert)
+                for start in range(0, 4 * whole, 4 * _ROWS_PER_INSERT):
+                    execute(sql, flat[start : start + 4 * _ROWS_PER_INSERT])
+            if whole < count:
+                execute(_insert_sql(view, count - whole, upsert), flat[4 * whole :])
         except sqlite3.Error as exc:
             raise _error(
                 self.store.path, exc, f"writing view '{view}' to", MaterializationError
