@@ -174,7 +174,7 @@ def _ts(us: int | None) -> datetime | None:
     return None if us is None else _EPOCH + timedelta(microseconds=us)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _ViewPlan:
     view: str
     keys: tuple[str, ...]
@@ -192,7 +192,7 @@ class _ViewPlan:
     key_type: type
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Plan:
     views: tuple[_ViewPlan, ...]
     refs: tuple[str, ...]
@@ -384,7 +384,20 @@ def get_online_features(
         OnlineStoreError: the store is unreachable or empty.
     """
     plan = state.plan(features, service)
-    columns = _key_columns(plan, entities, entity_rows)
+    lookup: Callable[[OnlineLookup, _Plan, dict[str, list[Any]], int], OnlineFeatures]
+    if (
+        entities is None
+        and type(entity_rows) is list
+        and len(entity_rows) == 1
+        and type(entity_rows[0]) is dict
+        and entity_rows[0].keys() == plan.key_set
+    ):
+        # one plain dict holding exactly the key columns: the common serving call
+        columns = {name: [value] for name, value in entity_rows[0].items()}
+        lookup = _lookup_one
+    else:
+        columns = _key_columns(plan, entities, entity_rows)
+        lookup = _lookup_one if len(next(iter(columns.values()), ())) == 1 else _lookup
     if as_of is None:
         now_us = time.time_ns() // 1000
     else:
@@ -393,7 +406,6 @@ def get_online_features(
         if as_of.tzinfo is not None:
             as_of = as_of.astimezone(UTC).replace(tzinfo=None)
         now_us = (as_of - _EPOCH) // timedelta(microseconds=1)
-    lookup = _lookup_one if len(next(iter(columns.values()), ())) == 1 else _lookup
     try:
         return lookup(state, plan, columns, now_us)
     except _StaleLayout:
@@ -737,10 +749,10 @@ def _lookup_one(
     except _UNDECODABLE as exc:
         raise _undecodable(state, plan, locals().get("vp"), exc) from None
     return OnlineFeatures(
-        key_columns=list(plan.key_columns),
-        keys={k: columns[k] for k in plan.key_columns},
-        refs=list(plan.refs),
-        values=values,
-        statuses=statuses,
-        timestamps_us=stamps,
+        list(plan.key_columns),
+        {k: columns[k] for k in plan.key_columns},
+        list(plan.refs),
+        values,
+        statuses,
+        stamps,
     )
