@@ -25,8 +25,14 @@ Usage (the README's command)::
 Runs: an agreement check at 100k spine rows (all engines, every difference
 counted), the headline size 1M spine x (10M + 1M) rows, 2 views, 8 features,
 TTL 30 days (all engines), then a scale series for pitstop and the floor up to
-10M x (100M + 10M). ``--config`` runs the engines on an existing harness
-config (e.g. from ``bench/feast/make_data.py``) instead of generated data.
+10M x (100M + 10M). ``--sizes 100k`` or ``300k`` time the headline engines at a
+tenth or a third of the headline size (to see the direction of a change on a
+busy machine; not a result). ``--config`` runs the engines on an existing
+harness config (e.g. from ``bench/feast/make_data.py``) instead of generated
+data. Every table prints the load average before and after its runs, and the
+issue's ratios from the same run: the default mode (``pitstop+created``) over
+the non-default one, each mode over the bare timestamp-only ASOF, and each
+mode's peak RSS over the hand-written ASOF's (``floor``).
 Results: ``bench/results/pit.md`` (and raw JSON lines in the work folder).
 """
 
@@ -65,6 +71,10 @@ class Size:
 
 SIZES = {
     "check": Size("check", 100_000, 1_000_000, 100_000, 10_000),
+    # timing-only small sizes (no agreement check), to see the direction of a
+    # change on a shared machine; the headline stays 1m
+    "100k": Size("100k", 100_000, 1_000_000, 100_000, 10_000),
+    "300k": Size("300k", 300_000, 3_000_000, 300_000, 30_000),
     "1m": Size("1m", 1_000_000, 10_000_000, 1_000_000, 100_000),
     "3m": Size("3m", 3_000_000, 30_000_000, 3_000_000, 300_000),
     "10m": Size("10m", 10_000_000, 100_000_000, 10_000_000, 1_000_000),
@@ -347,6 +357,9 @@ def run_engine(
     proc.returncode = os.waitstatus_to_exitcode(status)
     result: dict[str, Any] = {"engine": engine, "wall_seconds": round(wall, 2)}
     result["peak_rss_mib"] = round(usage.ru_maxrss / 1024, 1)
+    # CPU time of the whole process (start-up and reading included): steadier
+    # than wall time when other work shares the machine
+    result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
     if proc.returncode != 0:
         result["error"] = (stderr.strip().splitlines() or ["exit " + str(proc.returncode)])[-1]
         return result
@@ -410,6 +423,7 @@ def bench(
     """Run every engine; DuckDB engines `repeat` times, interleaved, keeping the
     median query time (the machine is shared: medians of interleaved runs)."""
     config = json.loads(config_path.read_text())
+    load_before = _load()
     sqls: dict[str, str | None] = {
         "floor": floor_sql(config),
         "asof-ts-only": floor_sql(config, tie_break=False),
@@ -430,6 +444,7 @@ def bench(
             result = run_engine(engine, config_path, work / label, sqls.get(engine), output)
             print(json.dumps({"size": label, "attempt": attempt, **result}), flush=True)
             runs[engine].append(result)
+    load = f"{load_before} -> {_load()}"
     results = []
     for engine, attempts in runs.items():
         ok = [r for r in attempts if "error" not in r]
@@ -440,9 +455,12 @@ def bench(
             result = dict(ok[len(ok) // 2])
             result["all_seconds"] = [r["seconds"] for r in attempts if "seconds" in r]
             result["peak_rss_mib"] = max(r["peak_rss_mib"] for r in ok)
+            cpu = sorted(r["cpu_seconds"] for r in ok)
+            result["cpu_seconds"] = cpu[len(cpu) // 2]
         if engine in compile_times:
             result["compile_seconds"] = round(compile_times[engine], 2)
         result["size"] = label
+        result["load"] = load
         results.append(result)
         with (work / "results.jsonl").open("a") as fh:
             fh.write(json.dumps(result) + "\n")
@@ -454,7 +472,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, default=Path("/tmp/pitbench"))
     parser.add_argument("--config", type=Path, help="run on an existing harness config")
-    parser.add_argument("--sizes", default="check,1m,scale", help="check, 1m, scale")
+    parser.add_argument(
+        "--sizes", default="check,1m,scale", help="check, 100k, 300k, 1m, scale (comma-separated)"
+    )
     parser.add_argument("--scale-sizes", default="1m,3m,10m")
     parser.add_argument("--no-feast", action="store_true", help="skip the Feast engines")
     parser.add_argument("--no-feast-file", action="store_true", help="skip Feast's file store")
@@ -483,20 +503,25 @@ def main(argv: list[str] | None = None) -> int:
         report["runs"] += bench(args.config, work, all_engines, label, True, args.repeat)
         report["checks"][label] = _checks(args.config, work / label, all_engines)
     sizes = [] if args.config else args.sizes.split(",")
+    unknown = set(sizes) - {"check", "100k", "300k", "1m", "scale"}
+    if unknown:
+        parser.error(f"--sizes: unknown {', '.join(sorted(unknown))}")
     if "check" in sizes:
         config_path = generate(work / "data_check", SIZES["check"])
         (work / "check").mkdir(exist_ok=True)
         engines = all_engines + ["pitstop+created"] + (["feast-duckdb+created"] if feast else [])
         report["runs"] += bench(config_path, work, engines, "check", True, args.repeat)
         report["checks"]["check"] = _checks(config_path, work / "check", engines)
-    if "1m" in sizes:
-        config_path = generate(work / "data_1m", SIZES["1m"])
-        (work / "1m").mkdir(exist_ok=True)
+    for name in ("100k", "300k", "1m"):
+        if name not in sizes:
+            continue
+        config_path = generate(work / f"data_{name}", SIZES[name])
+        (work / name).mkdir(exist_ok=True)
         # Feast's file store took 397 s at 100k spine rows here; at 1M it is left out
         # unless asked for (--feast-file-1m)
         engines = [*duck, *feast, *(feast_file if args.feast_file_1m else [])]
         engines += ["pitstop+created"] + (["feast-duckdb+created"] if feast else [])
-        report["runs"] += bench(config_path, work, engines, "1m", False, args.repeat)
+        report["runs"] += bench(config_path, work, engines, name, False, args.repeat)
     if "scale" in sizes:
         for name in args.scale_sizes.split(","):
             config_path = generate(work / f"data_{name}", SIZES[name])
@@ -525,22 +550,67 @@ def _checks(config_path: Path, folder: Path, engines: list[str]) -> dict[str, An
     return checks
 
 
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages (printed with every table: on a
+    shared machine a figure means little without them)."""
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def ratios(runs: list[dict[str, Any]]) -> list[str]:
+    """The issue's ratios for one size, from the runs of one invocation: the
+    default mode over the non-default one, each mode over the bare
+    timestamp-only ASOF, and each mode's peak RSS over the hand-written ASOF's.
+    Times are the medians of the interleaved runs."""
+    by = {r["engine"]: r for r in runs if "seconds" in r}
+    lines = []
+
+    def ratio(a: str, b: str, field: str, label: str) -> None:
+        if a in by and b in by and by[b][field]:
+            line = f"- {label}: {by[a][field] / by[b][field]:.2f}x"
+            if field == "seconds" and by[b].get("cpu_seconds"):
+                cpu = by[a]["cpu_seconds"] / by[b]["cpu_seconds"]
+                line += f" (process CPU time: {cpu:.2f}x)"
+            lines.append(line)
+
+    ratio("pitstop+created", "pitstop", "seconds", "default (`pitstop+created`) / non-default")
+    for engine, name in (("pitstop+created", "default"), ("pitstop", "non-default")):
+        ratio(engine, "asof-ts-only", "seconds", f"{name} / bare timestamp-only ASOF")
+    ratio("floor", "asof-ts-only", "seconds", "hand-written ASOF / bare ASOF")
+    for engine, name in (("pitstop+created", "default"), ("pitstop", "non-default")):
+        ratio(engine, "floor", "peak_rss_mib", f"{name} peak RSS / hand-written ASOF's")
+    return lines
+
+
 def markdown(report: dict[str, Any]) -> str:
-    """The runs as a Markdown table (bench/results/pit.md quotes it)."""
+    """The runs as Markdown tables, one per size with its load average and
+    ratios (bench/results/pit.md quotes them)."""
     lines = [
         f"Machine: {platform.machine()}, {os.cpu_count()} cores; DuckDB memory_limit "
         f"{MEMORY_LIMIT}.",
-        "",
-        "| size | engine | query s (median) | all runs s | process wall s | peak RSS MiB "
-        "| rows | dbt compile s |",
-        "|---|---|---:|---|---:|---:|---:|---:|",
     ]
+    sizes: dict[str, list[dict[str, Any]]] = {}
     for r in report["runs"]:
-        lines.append(
-            f"| {r['size']} | {r['engine']} | {r.get('seconds', 'error: ' + r.get('error', ''))} "
-            f"| {', '.join(str(x) for x in r.get('all_seconds', []))} | {r['wall_seconds']} "
-            f"| {r['peak_rss_mib']} | {r.get('rows', '')} | {r.get('compile_seconds', '')} |"
-        )
+        sizes.setdefault(r["size"], []).append(r)
+    for size, runs in sizes.items():
+        lines += [
+            "",
+            f"{size}: load average (1/5/15 min) before -> after: {runs[0].get('load', '?')}",
+            "",
+            "| size | engine | query s (median) | all runs s | process wall s "
+            "| process CPU s (median) | peak RSS MiB | rows | dbt compile s |",
+            "|---|---|---:|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in runs:
+            lines.append(
+                f"| {r['size']} | {r['engine']} "
+                f"| {r.get('seconds', 'error: ' + r.get('error', ''))} "
+                f"| {', '.join(str(x) for x in r.get('all_seconds', []))} | {r['wall_seconds']} "
+                f"| {r.get('cpu_seconds', '')} | {r['peak_rss_mib']} | {r.get('rows', '')} "
+                f"| {r.get('compile_seconds', '')} |"
+            )
+        found = ratios(runs)
+        if found:
+            lines += ["", *found]
     return "\n".join(lines) + "\n"
 
 
