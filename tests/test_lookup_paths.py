@@ -8,6 +8,7 @@ to a pipeline when scripts are refused."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,42 @@ def test_redis_without_scripts_reads_through_a_pipeline(
     one = limited.get_online_features(features=REFS, entity_rows=rows[:1], as_of=AS_OF)
     assert one.to_dict(statuses=True) == expected_one.to_dict(statuses=True)
     assert limited.online_store._scripts is False  # type: ignore[attr-defined]
+
+
+def test_redis_lookups_survive_dropped_connections_and_threads(
+    fs: FeatureStore, online_env: dict[str, str]
+) -> None:
+    if online_env["kind"] != "redis":
+        pytest.skip("Redis only: lookups keep a connection per thread")
+    rows = _rows()
+    expected = fs.get_online_features(features=REFS, entity_rows=rows, as_of=AS_OF)
+    expected_one = fs.get_online_features(features=REFS, entity_rows=rows[:1], as_of=AS_OF)
+    client = fs.online_store.client()  # type: ignore[attr-defined]
+    for _ in range(2):
+        # the server drops every other client: the lookup connection reconnects
+        client.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        got = fs.get_online_features(features=REFS, entity_rows=rows, as_of=AS_OF)
+        assert got.to_dict(statuses=True) == expected.to_dict(statuses=True)
+        client.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+        one = fs.get_online_features(features=REFS, entity_rows=rows[:1], as_of=AS_OF)
+        assert one.to_dict(statuses=True) == expected_one.to_dict(statuses=True)
+
+    def work(start: int) -> list[dict[str, list[Any]]]:
+        return [
+            fs.get_online_features(
+                features=REFS, entity_rows=rows[(start + i) % len(rows) :][:5], as_of=AS_OF
+            ).to_dict(statuses=True)
+            for i in range(30)
+        ]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(work, range(4)))
+    for start, got_all in enumerate(results):
+        for i, got_dict in enumerate(got_all):
+            chunk = rows[(start + i) % len(rows) :][:5]
+            alone = fs.get_online_features(features=REFS, entity_rows=chunk, as_of=AS_OF)
+            assert got_dict == alone.to_dict(statuses=True)
+    fs.online_store.close()
+    assert fs.get_online_features(features=REFS, entity_rows=rows, as_of=AS_OF).to_dict(
+        statuses=True
+    ) == expected.to_dict(statuses=True)

@@ -34,7 +34,9 @@ from __future__ import annotations
 import hashlib
 import json
 import marshal
+import os
 import re
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -110,6 +112,11 @@ class RedisOnlineStore(OnlineStore):
         self._client: Any = None
         # (script, views) -> the packed start of its EVALSHA command
         self._heads: dict[tuple[str, tuple[str, ...]], bytes] = {}
+        self._redis = _redis_module()
+        # lookups: one connection per thread (see _command), all closed by close()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[Any] = []
         self._scripts = True  # False once the server refused scripts: pipelines then
 
     def describe(self) -> str:
@@ -192,8 +199,7 @@ class RedisOnlineStore(OnlineStore):
         with ``args``: ``EVALSHA`` of its SHA1, loading the script after the
         server answered NOSCRIPT (first use, restart, SCRIPT FLUSH); None when
         the server refuses scripts (ACLs, a proxy)."""
-        redis = _redis_module()
-        client = self.client()
+        redis = self._redis
         head = self._heads.get((name, views))
         if head is None:
             # the command up to its arguments, in RESP, once per script and views
@@ -205,10 +211,10 @@ class RedisOnlineStore(OnlineStore):
         packed += b"".join(map(_bulk, encoded))
         try:
             try:
-                reply = self._command(client, packed, encoded, views, name)
+                reply = self._command(packed, encoded, views, name)
             except redis.exceptions.NoScriptError:
-                client.script_load(_SCRIPTS[name])
-                reply = self._command(client, packed, encoded, views, name)
+                self.client().script_load(_SCRIPTS[name])
+                reply = self._command(packed, encoded, views, name)
             values: list[bytes | None] = _loads(reply)
             return values
         except redis.exceptions.ResponseError as exc:
@@ -225,27 +231,30 @@ class RedisOnlineStore(OnlineStore):
                 f"reply that is not the lookup script's ({exc}); is the URL a Redis server?"
             ) from None
 
-    def _command(
-        self, client: Any, packed: bytes, args: list[bytes], views: tuple[str, ...], name: str
-    ) -> Any:
-        """Send the packed ``EVALSHA`` on a pooled connection of ``client`` and
-        read its reply, without redis-py's per-command layers (argument
-        encoding, retry wrapper, response callbacks, metrics): they cost a
-        third of a loopback round trip's client time (measured). A connection
-        error (a connection the server closed) is retried once through the
-        client itself, with its retry policy."""
-        redis = _redis_module()
-        pool = client.connection_pool
-        conn = pool.get_connection()
+    def _command(self, packed: bytes, args: list[bytes], views: tuple[str, ...], name: str) -> Any:
+        """Send the packed ``EVALSHA`` and read its reply on this thread's own
+        lookup connection (opened from the client's connection settings, so
+        the same server, database, credentials and TLS), without redis-py's
+        per-command layers: checking a connection out of the pool and back,
+        argument encoding, retry wrapper, response callbacks and metrics cost
+        more client time than the loopback round trip itself (measured). A
+        connection error (e.g. a connection the server closed) is retried once
+        through the client, with its own retry policy."""
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is None or local.pid != os.getpid():  # a fork needs its own socket
+            pool = self.client().connection_pool
+            conn = local.conn = pool.connection_class(**pool.connection_kwargs)
+            local.pid = os.getpid()
+            with self._lock:
+                self._connections.append(conn)
         try:
             conn.send_packed_command([packed])
             return conn.read_response()
-        except (redis.ConnectionError, redis.TimeoutError):
-            pass  # redis-py disconnected the connection; the pool reconnects it
-        finally:
-            pool.release(conn)
+        except (self._redis.ConnectionError, self._redis.TimeoutError):
+            pass  # redis-py closed the connection; its next command reconnects it
         hashes = [self.view_key(view) for view in views]
-        return client.execute_command("EVALSHA", _SHAS[name], len(views), *hashes, *args)
+        return self.client().execute_command("EVALSHA", _SHAS[name], len(views), *hashes, *args)
 
     def metadata(self) -> OnlineMetadata:
         redis = _redis_module()
@@ -273,6 +282,11 @@ class RedisOnlineStore(OnlineStore):
             client.unlink(*batch)
 
     def close(self) -> None:
+        with self._lock:
+            connections, self._connections = self._connections, []
+            self._local = threading.local()
+        for conn in connections:
+            conn.disconnect()
         if self._client is not None:
             self._client.close()
             self._client = None
