@@ -39,7 +39,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from itertools import chain, repeat
@@ -77,8 +77,12 @@ __all__ = [
 ]
 
 Progress = Callable[[str, int, int], None]
+# a view to materialize: its spec and its watermark (None: rebuild it)
+_Plan = tuple["FeatureView", ViewSpec, "dict[str, Any] | None"]
 
 BATCH_ROWS = 100_000
+# views DuckDB may have read ahead of the one being written (each holds its result)
+_AHEAD = 2
 _QUOTED = re.compile(r'"((?:[^"]|"")*)"')
 MEMORY_ENV = "PITSTOP_MATERIALIZE_MEMORY"
 LOCK_TIMEOUT_ENV = "PITSTOP_LOCK_TIMEOUT"
@@ -235,7 +239,7 @@ def materialize(
             )
             if lost:
                 raise lost_views_error(online.describe(), lost)
-            plans = []
+            plans: list[_Plan] = []
             for view in views:
                 spec = snapshot.views[view.name]
                 previous = watermarks.get(view.name)
@@ -247,14 +251,27 @@ def materialize(
                     or previous["as_of_us"] > as_of_us
                 )
                 plans.append((view, spec, None if full else previous))
-            # DuckDB aggregates the next view (in C++, without the GIL) while this
-            # thread packs and writes the current one
+            # DuckDB aggregates the views one after the other (in C++, without
+            # the GIL), smallest first and up to _AHEAD views ahead, while this
+            # thread packs and writes the views already read
+            order = _smallest_first(duck, plans)
+            result.views = [
+                ViewResult(view=view.name, full_refresh=previous is None)
+                for view, _, previous in plans
+            ]
+            outcomes = {outcome.view: outcome for outcome in result.views}
             with ThreadPoolExecutor(max_workers=1) as pool:
-                pending = (
-                    [pool.submit(_query_view, duck, *plans[0], as_of_us, tiebreaks)]
-                    if plans
-                    else []
-                )
+
+                def submit(i: int) -> None:
+                    if i < len(order):
+                        pending.append(
+                            pool.submit(_query_view, duck, *order[i], as_of_us, tiebreaks)
+                        )
+
+                pending: list[Future[_Query]] = []
+                for i in range(_AHEAD):
+                    submit(i)
+                taken = 0
                 try:
                     # while DuckDB reads the first view: empty the views to rebuild,
                     # then check the store. Dropping a table walks its pages (a
@@ -264,26 +281,21 @@ def materialize(
                         if previous is None:
                             writer.reset(view.name, spec.integer_key)
                     writer.check()
-                    for i, (view, spec, previous) in enumerate(plans):
+                    for i, (view, spec, previous) in enumerate(order):
                         view_started = time.perf_counter()
                         query = pending[i].result()
-                        if i + 1 < len(plans):
-                            pending.append(
-                                pool.submit(_query_view, duck, *plans[i + 1], as_of_us, tiebreaks)
-                            )
-                        outcome = ViewResult(view=view.name, full_refresh=previous is None)
-                        result.views.append(outcome)
+                        taken += 1
+                        submit(i + _AHEAD)
+                        outcome = outcomes[view.name]
                         watermarks[view.name] = _write_view(
                             writer, view, spec, previous, query, as_of_us, outcome, progress
                         )
                         outcome.seconds = time.perf_counter() - view_started
                 except BaseException:
-                    for future in pending[len(result.views) :]:
+                    for future in pending[taken:]:
                         if not future.cancel() and future.exception() is None:
                             future.result().close()
                     raise
-            if not plans:
-                writer.check()
             fault_point("materialize.before_commit")
             writer.commit(snapshot.to_json(), watermarks)
     except PitstopError:
@@ -369,6 +381,25 @@ def _connect_duckdb(path: Path) -> Any:
             f"temp_directory {spill!r}): {exc}"
         ) from exc
     return con
+
+
+def _smallest_first(duck: Any, plans: list[_Plan]) -> list[_Plan]:
+    """``plans`` by the estimated row count of their relations, smallest first
+    (views of unknown size last, in their order): the writer then starts on a
+    view DuckDB reads quickly, while DuckDB goes on with the bigger ones."""
+    import duckdb
+
+    if len(plans) < 2 or not isinstance(duck, duckdb.DuckDBPyConnection):
+        return plans
+    try:
+        tables = duck.execute(
+            "select schema_name, table_name, estimated_size from duckdb_tables()"
+        ).fetchall()
+    except duckdb.Error:
+        return plans
+    sizes = {f"{_q(schema)}.{_q(table)}": int(rows or 0) for schema, table, rows in tables}
+    unknown = float("inf")
+    return sorted(plans, key=lambda plan: sizes.get(_relation_sql(plan[0].relation), unknown))
 
 
 def _spark_source(project: Project) -> Any:

@@ -19,7 +19,9 @@ ignores and discards, i.e. the store and its watermarks as they were.
 A second writer waits for the first (up to ``lock_timeout``), says so through
 its ``on_wait`` callback, and names the first one from the small
 ``<file>.writer`` record (pid, host, start) the holder keeps while it runs.
-Before writing, a writer runs SQLite's ``quick_check``: a damaged file is an
+Before writing, after emptying the views a run rebuilds (dropping a table walks
+its pages, so damage there fails the drop), a writer runs SQLite's
+``quick_check`` on what the run keeps: a damaged file is an
 `OnlineStoreError` telling to delete and rebuild it, never a run that reports
 "0 rows". The file and its ``-wal``/``-shm`` companions are created ``0600``
 (owner only) whatever the umask: feature values are often personal data.
@@ -372,7 +374,9 @@ class _SQLiteWriter(OnlineWriter):
             # NORMAL is durable against process crashes in WAL mode (only an OS
             # crash can lose the last commit, never corrupt or tear it)
             self.conn.execute("pragma synchronous = normal")
-            self.conn.execute("pragma cache_size = -262144")
+            # 64 MiB: a full refresh spills its pages to the WAL as it goes
+            # (they are written at commit anyway) instead of holding them all
+            self.conn.execute("pragma cache_size = -65536")
             self._lock(timeout, on_wait)
             self.conn.execute(_META_DDL)
         except BaseException as exc:
