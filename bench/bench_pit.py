@@ -12,6 +12,11 @@ read with ``os.wait4``):
 * ``asof-ts-only``: a plain ASOF join on the timestamp alone. NOT the same
   semantics (ties on the timestamp are resolved arbitrarily); shown only to
   price deterministic tie-breaking.
+* ``asof-available-only`` and ``tie-order-pass`` (timing sizes only): the two
+  orders the default mode (``pitstop+created``, ``exclude_late_rows=true``)
+  needs, each priced alone: the bare ASOF on the availability time
+  max(timestamp, created) (NOT the same semantics) and one window pass per
+  view in tie order. Their sum is the floor of the macro's late-row form.
 * ``feast-duckdb`` / ``feast-file``: Feast 0.67 ``get_historical_features``
   through ``bench/feast/offline.py`` (its own venv, ``bench/feast/setup.sh``).
 
@@ -176,8 +181,14 @@ def _views(config: dict[str, Any]) -> list[dict[str, Any]]:
     return list(config["feature_views"])
 
 
-def floor_sql(config: dict[str, Any], tie_break: bool = True) -> str:
-    """The hand-written query: one ASOF LEFT JOIN per view, reading Parquet directly."""
+def floor_sql(config: dict[str, Any], tie_break: bool = True, on_availability: bool = False) -> str:
+    """The hand-written query: one ASOF LEFT JOIN per view, reading Parquet directly.
+
+    ``tie_break=False``: the bare ASOF on the timestamp alone. With
+    ``on_availability`` as well, the bare ASOF on the availability time
+    max(timestamp, created timestamp): the second of the two orders the
+    default mode needs, priced alone (not the same semantics: a late row is
+    picked even when a row after it in tie order arrived before it)."""
     t = config.get("spine_timestamp_column", "event_timestamp")
     joins, columns = [], []
     for i, v in enumerate(_views(config), 1):
@@ -199,6 +210,10 @@ def floor_sql(config: dict[str, Any], tie_break: bool = True) -> str:
         else:
             cond = f"s.{t} >= v{i}.ts"
             select = f"{', '.join(v['entities'])}, {v['timestamp_column']} as ts, {features}"
+            if on_availability and created:
+                cond = f"s.{t} >= v{i}.a"
+                ts = v["timestamp_column"]
+                select += f", case when {created} > {ts} then {created} else {ts} end as a"
         joins.append(
             f"asof left join (select {select} from read_parquet('{v['path']}')) v{i}\n"
             f"    on {on} and {cond}"
@@ -214,6 +229,29 @@ def floor_sql(config: dict[str, Any], tie_break: bool = True) -> str:
         f"from (select *, row_number() over () as row_no "
         f"from read_parquet('{config['spine']}')) s\n" + "\n".join(joins) + "\norder by row_no"
     )
+
+
+def tie_order_pass_sql(config: dict[str, Any]) -> str:
+    """The first of the two orders the default mode needs, priced alone: one
+    window pass per view over its rows in tie order (timestamp, created, row
+    hash) taking the least availability time of the following rows, and the
+    count of the rows it keeps (what the macro's late-row form does before its
+    ASOF join on availability time)."""
+    counts = []
+    for v in _views(config):
+        created = v.get("created_timestamp_column")
+        if not created:
+            continue
+        ts, keys = v["timestamp_column"], ", ".join(v["entities"])
+        a = f"case when {created} > {ts} then {created} else {ts} end"
+        counts.append(
+            f"(select count(*) from (select {a} as a, min({a}) over (partition by {keys} "
+            f"order by {ts}, {created} nulls first, hash({', '.join(v['features'])}) "
+            f"rows between 1 following and unbounded following) as n "
+            f"from read_parquet('{v['path']}') where {ts} is not null) "
+            f"where n is null or a < n)"
+        )
+    return f"select {' + '.join(counts) or '0'} as kept_rows"
 
 
 def compile_pitstop(
@@ -427,6 +465,8 @@ def bench(
     sqls: dict[str, str | None] = {
         "floor": floor_sql(config),
         "asof-ts-only": floor_sql(config, tie_break=False),
+        "asof-available-only": floor_sql(config, tie_break=False, on_availability=True),
+        "tie-order-pass": tie_order_pass_sql(config),
     }
     compile_times: dict[str, float] = {}
     for engine in engines:
@@ -521,6 +561,8 @@ def main(argv: list[str] | None = None) -> int:
         # unless asked for (--feast-file-1m)
         engines = [*duck, *feast, *(feast_file if args.feast_file_1m else [])]
         engines += ["pitstop+created"] + (["feast-duckdb+created"] if feast else [])
+        # the default mode's two orders, each priced alone (timing only)
+        engines += ["asof-available-only", "tie-order-pass"]
         report["runs"] += bench(config_path, work, engines, name, False, args.repeat)
     if "scale" in sizes:
         for name in args.scale_sizes.split(","):
@@ -576,6 +618,14 @@ def ratios(runs: list[dict[str, Any]]) -> list[str]:
     for engine, name in (("pitstop+created", "default"), ("pitstop", "non-default")):
         ratio(engine, "asof-ts-only", "seconds", f"{name} / bare timestamp-only ASOF")
     ratio("floor", "asof-ts-only", "seconds", "hand-written ASOF / bare ASOF")
+    parts = ("tie-order-pass", "asof-available-only")
+    if "pitstop+created" in by and all(p in by for p in parts):
+        both = sum(by[p]["seconds"] for p in parts)
+        lines.append(
+            f"- default / (tie-order window pass + bare ASOF on availability time, "
+            f"{both:.2f} s, the default's two orders priced alone): "
+            f"{by['pitstop+created']['seconds'] / both:.2f}x"
+        )
     for engine, name in (("pitstop+created", "default"), ("pitstop", "non-default")):
         ratio(engine, "floor", "peak_rss_mib", f"{name} peak RSS / hand-written ASOF's")
     return lines
