@@ -16,7 +16,8 @@ read with ``os.wait4``):
   orders the default mode (``pitstop+created``, ``exclude_late_rows=true``)
   needs, each priced alone: the bare ASOF on the availability time
   max(timestamp, created) (NOT the same semantics) and one window pass per
-  view in tie order. Their sum is the floor of the macro's late-row form.
+  view in tie order. The late-row form does both (sharing one scan), so it
+  costs about their sum.
 * ``feast-duckdb`` / ``feast-file``: Feast 0.67 ``get_historical_features``
   through ``bench/feast/offline.py`` (its own venv, ``bench/feast/setup.sh``).
 
@@ -623,7 +624,7 @@ def ratios(runs: list[dict[str, Any]]) -> list[str]:
         both = sum(by[p]["seconds"] for p in parts)
         lines.append(
             f"- default / (tie-order window pass + bare ASOF on availability time, "
-            f"{both:.2f} s, the default's two orders priced alone): "
+            f"{both:.2f} s: the default's two passes, each timed alone with its own scan): "
             f"{by['pitstop+created']['seconds'] / both:.2f}x"
         )
     for engine, name in (("pitstop+created", "default"), ("pitstop", "non-default")):
