@@ -185,9 +185,11 @@ class _ViewPlan:
     width: int
     # (ref, index in the packed tuple, decoder or None)
     features: tuple[tuple[str, int, Callable[[Any], Any] | None], ...]
-    # precomputed for the single-entity path: the refs, the one key column
-    # (None: composite) and the Python type a valid value of it has
+    # precomputed for the single-entity path: the refs, (ref, index) pairs when
+    # no feature needs a decoder (None otherwise), the one key column (None:
+    # composite) and the Python type a valid value of it has
     refs: tuple[str, ...]
+    plain: tuple[tuple[str, int], ...] | None
     key_name: str | None
     key_type: type
 
@@ -331,6 +333,9 @@ def _build_plan(
                 width=spec.width,
                 features=tuple(feats),
                 refs=tuple(ref for ref, _, _ in feats),
+                plain=None
+                if any(decoder is not None for _, _, decoder in feats)
+                else tuple((ref, position) for ref, position, _ in feats),
                 key_name=keys[0] if len(keys) == 1 else None,
                 key_type=int if spec.integer_key else str,
             )
@@ -735,6 +740,15 @@ def _lookup_one(
                 for ref in vp.refs:
                     values[ref] = [None]
                     statuses[ref] = [EXPIRED]
+                    stamps[ref] = ts_list
+                continue
+            plain = vp.plain
+            if plain is not None:
+                # no decoders: half the time of the general loop (measured)
+                for ref, position in plain:
+                    value = row[position]
+                    values[ref] = [value]
+                    statuses[ref] = [NULL] if value is None else [PRESENT]
                     stamps[ref] = ts_list
                 continue
             for ref, position, decoder in vp.features:
