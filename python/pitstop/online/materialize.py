@@ -6,9 +6,14 @@ ties broken by the tie order of every entry point (README, "Tied rows":
 created timestamp with NULL oldest, then the macro ``pitstop._pit_tiebreak``,
 compiled through dbt and cached on disk), exactly the row the point-in-time
 join picks for a spine row at ``as_of``; rows are streamed as Arrow record
-batches, packed (`pitstop.online.codec`) and upserted. DuckDB aggregates with a
-hash table per entity and spills to disk past its memory limit, and Python
-holds one batch at a time, so memory stays bounded whatever the view's size.
+batches, packed a batch at a time (`pitstop.online.arrow_pack`, the format of
+`pitstop.online.codec`) and upserted. DuckDB aggregates with a hash table per
+entity and spills to disk past its memory limit, and Python holds two batches
+at a time, so memory stays bounded whatever the view's size.
+
+The work overlaps: DuckDB reads the views smallest first, up to two views
+ahead of the one being written; a thread packs the next batch while SQLite
+inserts the current one (DuckDB, numpy and SQLite do their work without the GIL).
 
 Incremental by default: the store keeps one watermark per view (the previous
 run's ``as_of`` and the largest created timestamp it saw) and a run reads only
@@ -35,10 +40,12 @@ from __future__ import annotations
 
 import json
 import marshal
+import queue
 import re
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -628,6 +635,77 @@ def _query_view(
     return _Query(cursor=cursor, reader=reader, first=first, max_created=max_created)
 
 
+# one batch as the writer binds it: keys, feature and created timestamps, packed
+# values, and how many source rows it stands for
+_Packed = tuple[list[Any], list[int], list[int | None], list[bytes], int]
+
+
+def _packed(query: _Query, spec: ViewSpec) -> Iterator[_Packed]:
+    """The batches of a view's query, packed."""
+    from pitstop.online.arrow_pack import pack_columns, pylist, total
+
+    layout, width = spec.layout, len(spec.features)
+    batches = chain([query.first], query.reader) if query.first is not None else ()
+    for batch in batches:
+        columns = batch.columns
+        keys, ts, cts = pylist(columns[0]), pylist(columns[2]), pylist(columns[3])
+        values = columns[4 : 4 + width]
+        # numpy packs a batch at once; other column types (lists, ...) row by row
+        blobs = pack_columns(layout, [columns[2], columns[3], *values])
+        if blobs is None:
+            rows = zip(repeat(layout), ts, cts, *(column.to_pylist() for column in values))
+            blobs = list(map(marshal.dumps, rows))
+        yield keys, ts, cts, blobs, total(columns[1])
+
+
+class _ReadAhead:
+    """Iterate ``items`` produced one ahead in a thread of its own: the next
+    batch is fetched and packed (numpy and DuckDB mostly without the GIL) while
+    SQLite inserts this one (the sqlite3 module lets go of the GIL while SQLite
+    works). Errors are raised where the item would have been; `close` stops
+    the thread and waits for it."""
+
+    def __init__(self, items: Iterator[_Packed]) -> None:
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(items,), name="pitstop-materialize-pack", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, items: Iterator[_Packed]) -> None:
+        try:
+            for item in items:
+                if not self._put(("item", item)):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(("error", exc))
+        else:
+            self._put(("end", None))
+
+    def _put(self, entry: tuple[str, Any]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.05)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def __iter__(self) -> Iterator[_Packed]:
+        while True:
+            kind, value = self._queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def _write_view(
     writer: Any,
     view: FeatureView,
@@ -642,23 +720,11 @@ def _write_view(
     return its new watermark."""
     import duckdb
 
-    from pitstop.online.arrow_pack import pack_columns, pylist, total
-
-    layout = spec.layout
-    width = len(spec.features)
+    ahead = _ReadAhead(_packed(query, spec))
     try:
-        batches = chain([query.first], query.reader) if query.first is not None else ()
-        for batch in batches:
-            columns = batch.columns
-            keys, ts, cts = pylist(columns[0]), pylist(columns[2]), pylist(columns[3])
-            values = columns[4 : 4 + width]
-            # numpy packs a batch at once; other column types (lists, ...) row by row
-            blobs = pack_columns(layout, [columns[2], columns[3], *values])
-            if blobs is None:
-                rows = zip(repeat(layout), ts, cts, *(column.to_pylist() for column in values))
-                blobs = list(map(marshal.dumps, rows))
+        for keys, ts, cts, blobs, rows in ahead:
             written = writer.write_columns(view.name, keys, ts, cts, blobs)
-            outcome.rows_read += total(columns[1])
+            outcome.rows_read += rows
             outcome.entities_written += written
             if progress is not None:
                 progress(view.name, outcome.rows_read, outcome.entities_written)
@@ -669,6 +735,7 @@ def _write_view(
             f"left as it was: {exc}"
         ) from exc
     finally:
+        ahead.close()
         query.close()
     max_created = query.max_created
     if previous is not None and max_created is None:
@@ -681,6 +748,6 @@ def _write_view(
     return {
         "as_of_us": as_of_us,
         "max_created_us": max_created,
-        "layout": layout,
+        "layout": spec.layout,
         "stored": stored,
     }
