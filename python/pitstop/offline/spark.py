@@ -137,6 +137,11 @@ def _server_side_parameters(project: Project) -> dict[str, str]:
     params = {str(k): render(v) for k, v in (output.get("server_side_parameters") or {}).items()}
     # what dbt-spark's connection sets on every session
     params["spark.sql.ansi.enabled"] = "false"
+    # Catalyst's constraint propagation multiplies with aliased expressions: with
+    # it, planning feature_history of a 21-feature view (two row hashes, lead/lag
+    # over them, a self-join) ran a 3 GB driver out of heap before any row was
+    # read. profiles.example.yml turns it off; so does Python for older profiles
+    params.setdefault("spark.sql.constraintPropagation.enabled", "false")
     return params
 
 
@@ -250,20 +255,8 @@ def _bt(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _value_sql(column: str, dtype: str) -> str:
-    """Spark SQL turning a feature column into the simple value the online
-    codec stores (`pitstop.online.codec.value_sql` is the DuckDB form)."""
-    from pitstop.online.codec import decode_tag
-
-    tag = decode_tag(dtype)
-    if tag in ("ts", "tstz"):
-        return f"unix_micros(cast({column} as timestamp))"
-    if tag == "date":
-        return f"unix_date({column})"
-    if tag == "decimal":
-        return f"cast({column} as string)"
-    base = dtype.strip().lower()
-    simple = (
+_SIMPLE_TYPES = frozenset(
+    {
         "tinyint",
         "smallint",
         "int",
@@ -271,6 +264,7 @@ def _value_sql(column: str, dtype: str) -> str:
         "bigint",
         "long",
         "short",
+        "byte",
         "string",
         "varchar",
         "text",
@@ -281,8 +275,38 @@ def _value_sql(column: str, dtype: str) -> str:
         "float",
         "real",
         "unknown",
-    )
-    if base in simple or base.startswith(("varchar", "char")):
+    }
+)
+# a list type as Spark writes it (array<bigint>) or as DuckDB does (bigint[])
+_ARRAY_TYPE = re.compile(r"^array\s*<\s*(.+?)\s*>$|^(.+?)(?:\[\d*\])+$")
+
+
+def _simple_type(base: str) -> bool:
+    return base in _SIMPLE_TYPES or base.startswith(("varchar", "char"))
+
+
+def _value_sql(column: str, dtype: str) -> str:
+    """Spark SQL turning a feature column into the simple value the online
+    codec stores (`pitstop.online.codec.value_sql` is the DuckDB form).
+
+    A list of numbers, strings or booleans (``array<double>``, or ``double[]``
+    as a DuckDB project declares it) stays a list, as on DuckDB: Arrow brings it
+    back as a list column and the codec stores a Python list. Any other
+    composite type (a struct, a map, a list of timestamps) is stored as its
+    text, which Spark and DuckDB format differently."""
+    from pitstop.online.codec import decode_tag
+
+    tag = decode_tag(dtype)
+    if tag in ("ts", "tstz"):
+        return f"unix_micros(cast({column} as timestamp))"
+    if tag == "date":
+        return f"unix_date({column})"
+    if tag == "decimal":
+        return f"cast({column} as string)"
+    base = dtype.strip().lower()
+    match = _ARRAY_TYPE.match(base)
+    element = (match.group(1) or match.group(2)).strip() if match else base
+    if _simple_type(element):
         return column
     return f"cast({column} as string)"
 
