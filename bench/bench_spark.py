@@ -1,27 +1,44 @@
 """Spark ``local[*]`` against DuckDB: the point-in-time join and materialize.
 
-The same generated data (``python -m pitstop.datagen``, Parquet) feeds a copy
-of the demo project built twice with dbt: on the ``ci`` target (DuckDB) and on
-the ``spark`` target (dbt-spark, session method, ``local[*]``), both with
-``pitstop_data: parquet``. Then, per engine, one subprocess runs the Python
-package exactly as a user would:
+Both engines answer the same two calls on the same data:
 
 * ``pit``: ``FeatureStore.training_set`` with the generated transactions as
-  the spine (every transaction, so the spine has as many rows as the scale's
-  transactions: 1M or 10M) and the features of the four event feature views,
-  collected as Arrow;
-* ``materialize``: a full ``FeatureStore.materialize`` of every online view
-  into a fresh SQLite online store.
+  the spine (every transaction: 100k, 1M or 10M spine rows) and the features
+  of the four event feature views, collected as Arrow;
+* ``materialize``: a full ``FeatureStore.materialize`` of the five online
+  views both targets have into a fresh SQLite online store.
 
-Reported per engine and size: wall seconds of each step (and of the dbt
-build, separately), the peak RSS of the whole process tree (Python, and the
-JVM on Spark; sampled every 0.2 s from /proc), and the load average before
-and after, because on a shared machine those numbers mean little without it.
+The data: ``python -m pitstop.datagen`` writes Parquet, a copy of the demo
+builds the feature views from it with dbt on DuckDB (target ``ci``, timed as
+``build``), and the bench exports those five feature tables as Parquet. On
+Spark the same files become tables of the Spark metastore (``create table
+... using parquet location``, timed as ``load``), next to a manifest from
+``dbt parse --target spark``: both engines then read identical feature rows,
+and Spark never loads data through dbt-spark's seed ``INSERT``s.
 
-Usage (the README's command; the lead runs it, on a quiet machine)::
+Why not ``dbt build --target spark`` of the features: on Spark the window
+features use ``window_aggregates``' portable range join (Spark has no
+``DISTINCT`` window aggregates), whose size grows with the square of one
+customer's events per 30 days; datagen's customers are Pareto-skewed (one
+holds 2.6 % of all transactions), so that model alone ran past 13 minutes at
+1M rows on 2 cores. ``--spark-build`` times it anyway (its dbt build replaces
+the load); expect it to be out of reach at 10M on this machine.
 
-    .venv/bin/python bench/bench_spark.py --work /tmp/sparkbench            # 1m and 10m
-    .venv/bin/python bench/bench_spark.py --work /tmp/sparkbench --quick    # seed scale, smoke
+Spark runs with the profile's settings (4 shuffle partitions, AQE on by
+default, constraint propagation off) and ``PITSTOP_SPARK_DRIVER_MEMORY`` /
+``PITSTOP_SPARK_MAX_RESULT_SIZE`` from ``--spark-memory`` (default 6g: the
+training set is collected to Python whole, as on DuckDB).
+
+Reported per engine and size: wall seconds of each step (the step's own
+``step_seconds``, and the process's, which include Python and Spark start-up),
+the peak RSS of the whole process tree (Python, and the JVM on Spark; sampled
+every 0.2 s from /proc), and the 1-minute load average before and after each
+step, because on a shared machine those numbers mean little without it.
+
+Usage (the README's command; the lead runs 1m and 10m, on a quiet machine)::
+
+    .venv/bin/python bench/bench_spark.py --work /tmp/sparkbench --scales 1m 10m
+    .venv/bin/python bench/bench_spark.py --work /tmp/sparkbench --quick  # 100k, smoke
 
 Results: a Markdown table on stdout and ``<work>/results.jsonl``.
 """
@@ -50,6 +67,9 @@ FEATURES = [
     "merchant_daily_stats",
     "merchant_chargeback_windows",
 ]
+# the online views of both targets (merchant_risk_snapshot needs a dbt snapshot,
+# which Spark cannot run here; merchant_risk_history is its stand-in)
+ONLINE = FEATURES
 AS_OF = "2025-07-01T00:00:00"
 PROJECT_PARTS = (
     "dbt_project.yml",
@@ -76,6 +96,8 @@ def _env(work: Path, **extra: str) -> dict[str, str]:
         PITSTOP_SPARK_DIR=str(work / "project" / "target" / "spark"),
         PITSTOP_DUCKDB_PATH=str(work / "project" / "target" / "ci.duckdb"),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        PITSTOP_SPARK_DRIVER_MEMORY=os.environ.get("BENCH_SPARK_MEMORY", "6g"),
+        PITSTOP_SPARK_MAX_RESULT_SIZE="0",
     )
     env.update(extra)
     return env
@@ -107,7 +129,9 @@ def _tree_rss_mib(pid: int) -> float:
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> dict[str, Any]:
-    """Run a command; its wall seconds and the peak RSS of its process tree."""
+    """Run a command; its wall seconds, the peak RSS of its process tree and
+    the 1-minute load average before and after."""
+    load_before = os.getloadavg()[0]
     started = time.perf_counter()
     with log.open("wb") as out:
         proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -129,19 +153,26 @@ def run(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> dict[str,
     if returncode != 0:
         tail = log.read_text(errors="replace")[-4000:]
         raise SystemExit(f"{' '.join(args[:3])} failed (exit {returncode}); {log}:\n{tail}")
-    return {"seconds": round(seconds, 2), "peak_rss_mib": round(peak, 1)}
+    return {
+        "seconds": round(seconds, 2),
+        "peak_rss_mib": round(peak, 1),
+        "load": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
 
 
 def prepare(work: Path, scale: str) -> Path:
     """Generated data and a copy of the project reading it (built by neither yet)."""
     data = work / "data" / scale
-    if not (data / "transactions").is_dir():
+    if not (data / "chargebacks").is_dir():
         subprocess.run(
             [PYTHON, "-m", "pitstop.datagen", "--scale", scale, "--out", str(data)],
             check=True,
             env=_env(work),
         )
     project = work / "project"
+    if (project / "target" / "spark" / "metastore_db" / "db.lck").exists():
+        # a Derby lock left behind would stop Spark from starting
+        (project / "target" / "spark" / "metastore_db" / "db.lck").unlink()
     if project.exists():
         shutil.rmtree(project)
     project.mkdir(parents=True)
@@ -155,17 +186,52 @@ def prepare(work: Path, scale: str) -> Path:
     return data
 
 
-def build(work: Path, data: Path, engine: str, log: Path) -> dict[str, Any]:
-    """``dbt build`` of the demo on ``engine``'s target over the Parquet data."""
-    target = "spark" if engine == "spark" else "ci"
-    dbt_vars = json.dumps({"pitstop_data": "parquet", "pitstop_parquet_dir": str(data)})
-    args = [DBT, "build", "--target", target, "--target-path", f"target/{target}-dbt"]
-    args += ["--vars", dbt_vars]
-    if engine == "spark":
-        # snapshots need Delta/Iceberg on Spark: the target's default selection
-        args += ["--selector", "spark_without_snapshots"]
-    else:
-        args += ["--exclude", "resource_type:test", "resource_type:unit_test"]
+def _vars(data: Path) -> str:
+    return json.dumps({"pitstop_data": "parquet", "pitstop_parquet_dir": str(data)})
+
+
+def duckdb_build(work: Path, data: Path, log: Path) -> dict[str, Any]:
+    """``dbt build`` of the demo's models on DuckDB over the Parquet data."""
+    args = [DBT, "build", "--target", "ci", "--target-path", "target/ci-dbt"]
+    args += ["--vars", _vars(data), "--exclude", "resource_type:test", "resource_type:unit_test"]
+    return run(args, _env(work), work / "project", log)
+
+
+def export_tables(work: Path, scale: str) -> Path:
+    """The DuckDB build's online feature tables as Parquet folders (files of
+    about 32 MB, so that Spark reads each table in several splits)."""
+    import duckdb
+
+    out = work / "tables" / scale
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    con = duckdb.connect(str(work / "project" / "target" / "ci.duckdb"), read_only=True)
+    try:
+        for name in ONLINE:
+            target = str(out / name).replace("'", "''")
+            con.execute(
+                f"copy (select * from main.{name}) to '{target}' "
+                "(format parquet, file_size_bytes '32MB')"
+            ).fetchall()
+    finally:
+        con.close()
+    return out
+
+
+def spark_parse(work: Path, data: Path, log: Path) -> dict[str, Any]:
+    """The Spark target's manifest (relation names ``pitstop.<view>``), no build."""
+    args = [DBT, "parse", "--target", "spark", "--target-path", "target/spark-dbt"]
+    args += ["--vars", _vars(data)]
+    return run(args, _env(work), work / "project", log)
+
+
+def spark_build(work: Path, data: Path, log: Path) -> dict[str, Any]:
+    """``dbt build`` on Spark of the online views and what they read (slow: see
+    the module docstring)."""
+    args = [DBT, "build", "--target", "spark", "--target-path", "target/spark-dbt"]
+    args += ["--vars", _vars(data), "--select", *(f"+{v}" for v in ONLINE)]
+    args += ["--exclude", "resource_type:test", "resource_type:unit_test", "resource_type:seed"]
     return run(args, _env(work), work / "project", log)
 
 
@@ -175,19 +241,32 @@ def child(engine: str, step: str, work: Path, data: Path) -> None:
 
     target = "spark" if engine == "spark" else "ci"
     store = FeatureStore(work / "project", target=target)
+    if step == "load":
+        from pitstop.offline.spark import spark_session
+
+        session = spark_session(store.project)
+        started = time.perf_counter()
+        session.sql("create database if not exists pitstop")
+        rows = 0
+        for name in ONLINE:
+            folder = str(data / name).replace("`", "")
+            session.sql(f"drop table if exists pitstop.{name}")
+            session.sql(f"create table pitstop.{name} using parquet location '{folder}'")
+            rows += session.table(f"pitstop.{name}").count()
+        print(json.dumps({"rows": rows, "step_seconds": round(time.perf_counter() - started, 2)}))
+        return
     started = time.perf_counter()
     if step == "pit":
+        transactions = data / "transactions"
         spine: Any = (
-            str(data / "transactions")
-            if engine == "spark"
-            else f"select transaction_id, customer_id, merchant_id, transacted_at from "
-            f"read_parquet('{data / 'transactions'}/*.parquet')"
+            f"select transaction_id, customer_id, merchant_id, transacted_at from "
+            f"read_parquet('{transactions}/*.parquet')"
         )
         if engine == "spark":
             from pitstop.offline.spark import spark_session
 
-            # the spine as the same four columns
-            spark_session(store.project).read.parquet(spine).select(
+            # the spine as the same four columns, untimed
+            spark_session(store.project).read.parquet(str(transactions)).select(
                 "transaction_id", "customer_id", "merchant_id", "transacted_at"
             ).write.mode("overwrite").parquet(str(work / "spine.parquet"))
             spine = str(work / "spine.parquet")
@@ -197,34 +276,45 @@ def child(engine: str, step: str, work: Path, data: Path) -> None:
         )
         rows = table.num_rows
     else:
-        result = store.materialize(as_of=datetime.fromisoformat(AS_OF), full_refresh=True)
+        result = store.materialize(
+            select=ONLINE, as_of=datetime.fromisoformat(AS_OF), full_refresh=True
+        )
         rows = result.rows_read
     print(json.dumps({"rows": rows, "step_seconds": round(time.perf_counter() - started, 2)}))
 
 
-def bench(work: Path, scale: str, engines: list[str]) -> list[dict[str, Any]]:
+def _child(work: Path, data: Path, engine: str, step: str, log: Path) -> dict[str, Any]:
+    target = "spark" if engine == "spark" else "ci"
+    env = _env(
+        work,
+        DBT_TARGET_PATH=f"target/{target}-dbt",
+        PITSTOP_ONLINE_STORE=f"sqlite:{work / f'online-{engine}.sqlite'}",
+    )
+    args = [PYTHON, __file__, "--child", engine, step, "--work", str(work), "--data", str(data)]
+    measured = run(args, env, ROOT, log)
+    lines = [x for x in log.read_text().splitlines() if x.startswith("{")]
+    measured.update(json.loads(lines[-1]) if lines else {})
+    return measured
+
+
+def bench(work: Path, scale: str, engines: list[str], build_on_spark: bool) -> list[dict[str, Any]]:
     data = prepare(work, scale)
+    print(f"{scale}: DuckDB dbt build of the features ...", flush=True)
+    duck_build = duckdb_build(work, data, work / f"{scale}-duckdb-build.log")
+    tables = export_tables(work, scale)
     results = []
     for engine in engines:
-        target = "spark" if engine == "spark" else "ci"
-        load_before = os.getloadavg()
-        built = build(work, data, engine, work / f"{scale}-{engine}-build.log")
-        record: dict[str, Any] = {"scale": scale, "engine": engine, "build": built}
+        print(f"{scale}: {engine} ...", flush=True)
+        record: dict[str, Any] = {"scale": scale, "engine": engine}
+        if engine == "duckdb":
+            record["build"] = duck_build
+        elif build_on_spark:
+            record["build"] = spark_build(work, data, work / f"{scale}-spark-build.log")
+        else:
+            spark_parse(work, data, work / f"{scale}-spark-parse.log")
+            record["load"] = _child(work, tables, engine, "load", work / f"{scale}-spark-load.log")
         for step in ("pit", "materialize"):
-            log = work / f"{scale}-{engine}-{step}.log"
-            env = _env(
-                work,
-                DBT_TARGET_PATH=f"target/{target}-dbt",
-                PITSTOP_ONLINE_STORE=f"sqlite:{work / f'online-{engine}.sqlite'}",
-            )
-            args = [PYTHON, __file__, "--child", engine, step, "--work", str(work)]
-            args += ["--data", str(data)]
-            measured = run(args, env, ROOT, log)
-            lines = [x for x in log.read_text().splitlines() if x.startswith("{")]
-            measured.update(json.loads(lines[-1]) if lines else {})
-            record[step] = measured
-        record["load_before"] = [round(x, 2) for x in load_before]
-        record["load_after"] = [round(x, 2) for x in os.getloadavg()]
+            record[step] = _child(work, data, engine, step, work / f"{scale}-{engine}-{step}.log")
         results.append(record)
         with (work / "results.jsonl").open("a") as out:
             out.write(json.dumps(record) + "\n")
@@ -234,17 +324,23 @@ def bench(work: Path, scale: str, engines: list[str]) -> list[dict[str, Any]]:
 
 def markdown(results: list[dict[str, Any]]) -> str:
     lines = [
-        "| scale | engine | dbt build s | PIT rows | PIT s | PIT peak RSS MiB "
-        "| materialize rows | materialize s | materialize peak RSS MiB | load avg before/after |",
+        "| scale | engine | features from | PIT rows | PIT s (process s) | PIT peak RSS MiB "
+        "| materialize rows | materialize s (process s) | materialize peak RSS MiB "
+        "| load avg 1 min (PIT; materialize) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         pit, mat = r["pit"], r["materialize"]
+        if "build" in r:
+            source = f"dbt build {r['build']['seconds']} s, {r['build']['peak_rss_mib']} MiB"
+        else:
+            source = f"Parquet load {r['load'].get('step_seconds')} s ({r['load']['seconds']} s)"
         lines.append(
-            f"| {r['scale']} | {r['engine']} | {r['build']['seconds']} | {pit.get('rows')} "
-            f"| {pit.get('step_seconds')} | {pit['peak_rss_mib']} | {mat.get('rows')} "
-            f"| {mat.get('step_seconds')} | {mat['peak_rss_mib']} "
-            f"| {r['load_before'][0]} / {r['load_after'][0]} |"
+            f"| {r['scale']} | {r['engine']} | {source} | {pit.get('rows')} "
+            f"| {pit.get('step_seconds')} ({pit['seconds']}) | {pit['peak_rss_mib']} "
+            f"| {mat.get('rows')} | {mat.get('step_seconds')} ({mat['seconds']}) "
+            f"| {mat['peak_rss_mib']} | {pit['load'][0]}→{pit['load'][1]}; "
+            f"{mat['load'][0]}→{mat['load'][1]} |"
         )
     return "\n".join(lines)
 
@@ -252,9 +348,17 @@ def markdown(results: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, required=True, help="scratch folder")
-    parser.add_argument("--quick", action="store_true", help="the seed scale only (smoke run)")
-    parser.add_argument("--scales", nargs="+", default=["1m", "10m"])
+    parser.add_argument("--quick", action="store_true", help="the 100k scale only (smoke run)")
+    parser.add_argument("--scales", nargs="+", default=["1m", "10m"], help="datagen scales")
     parser.add_argument("--engines", nargs="+", default=["duckdb", "spark"])
+    parser.add_argument(
+        "--spark-build",
+        action="store_true",
+        help="build the features with dbt on Spark instead of loading DuckDB's (slow)",
+    )
+    parser.add_argument(
+        "--spark-memory", default="6g", help="spark.driver.memory (the JVM heap), default 6g"
+    )
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "STEP"), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -262,13 +366,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         child(args.child[0], args.child[1], work, args.data)
         return 0
+    os.environ["BENCH_SPARK_MEMORY"] = args.spark_memory
     work.mkdir(parents=True, exist_ok=True)
     subprocess.run([str(ROOT / "scripts" / "ensure-java.sh")], check=True)
     print(f"load average at start: {os.getloadavg()}; cores: {os.cpu_count()}", flush=True)
     results = []
-    for scale in ["seed"] if args.quick else args.scales:
-        results += bench(work, scale, args.engines)
+    for scale in ["small"] if args.quick else args.scales:
+        results += bench(work, scale, args.engines, args.spark_build)
     print(markdown(results))
+    print(f"load average at the end: {os.getloadavg()}; cores: {os.cpu_count()}")
     return 0
 
 
