@@ -19,12 +19,14 @@ ignores and discards, i.e. the store and its watermarks as they were.
 A second writer waits for the first (up to ``lock_timeout``), says so through
 its ``on_wait`` callback, and names the first one from the small
 ``<file>.writer`` record (pid, host, start) the holder keeps while it runs.
-Before writing, after emptying the views a run rebuilds (dropping a table walks
-its pages, so damage there fails the drop), a writer runs SQLite's
-``quick_check`` on what the run keeps: a damaged file is an
-`OnlineStoreError` telling to delete and rebuild it, never a run that reports
-"0 rows". The file and its ``-wal``/``-shm`` companions are created ``0600``
-(owner only) whatever the umask: feature values are often personal data.
+A writer runs SQLite's ``quick_check``: after emptying the views a run
+rebuilds (dropping a table walks its pages, so damage there fails the drop),
+on what the run keeps, before writing; in a run that empties nothing, on the
+store as last committed, from a connection of its own alongside the run, and
+before committing. A damaged file is an `OnlineStoreError` telling to delete
+and rebuild it, with nothing published, never a run that reports "0 rows".
+The file and its ``-wal``/``-shm`` companions are created ``0600`` (owner
+only) whatever the umask: feature values are often personal data.
 """
 
 from __future__ import annotations
@@ -325,6 +327,17 @@ def _read_metadata(conn: sqlite3.Connection, path: Path) -> OnlineMetadata:
     return parse_metadata(values.get("snapshot"), values.get("watermarks"), str(path))
 
 
+def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
+    """SQLite's ``quick_check`` on ``conn``'s view of the file: damage is an
+    `OnlineStoreError` saying how to recover."""
+    try:
+        problems = [row[0] for row in conn.execute("pragma quick_check(5)").fetchall()]
+    except sqlite3.Error as exc:
+        raise _damaged(path, exc) from exc
+    if problems != ["ok"]:
+        raise _damaged(path, "quick_check: " + "; ".join(problems))
+
+
 def _holder_path(path: Path) -> Path:
     return Path(f"{path}.writer")
 
@@ -388,6 +401,7 @@ class _SQLiteWriter(OnlineWriter):
                 raise _error(path, exc, "opening the online store") from exc
             raise
         self._fresh: set[str] = set()
+        self._checking: tuple[threading.Thread, list[BaseException]] | None = None
 
     def _lock(self, timeout: float, on_wait: WaitCallback | None) -> None:
         """``BEGIN IMMEDIATE``: take the write lock, saying so when it has to wait."""
@@ -454,12 +468,43 @@ class _SQLiteWriter(OnlineWriter):
             raise _error(self.store.path, exc, "reading the online store") from exc
 
     def check(self) -> None:
-        try:
-            problems = [row[0] for row in self.conn.execute("pragma quick_check(5)").fetchall()]
-        except sqlite3.Error as exc:
-            raise _damaged(self.store.path, exc) from exc
-        if problems != ["ok"]:
-            raise _damaged(self.store.path, "quick_check: " + "; ".join(problems))
+        if self._fresh:
+            # views were emptied: check, in this transaction, what the run keeps
+            _quick_check(self.conn, self.store.path)
+            return
+        # nothing emptied (an incremental run): check the store as last committed,
+        # on a connection of its own, while the run reads DuckDB and writes, so
+        # that the run does not wait for a check of the whole file; `commit`
+        # waits for it, and a damaged store aborts the run with nothing published
+        failures: list[BaseException] = []
+        path, timeout = self.store.path, self.store.busy_timeout_s
+
+        def run() -> None:
+            try:
+                conn = sqlite3.connect(path, timeout=timeout)
+                try:
+                    _quick_check(conn, path)
+                finally:
+                    conn.close()
+            except BaseException as exc:  # raised by commit, in the run's thread
+                failures.append(exc)
+
+        thread = threading.Thread(target=run, name="pitstop-quick-check", daemon=True)
+        thread.start()
+        self._checking = (thread, failures)
+
+    def _checked(self) -> None:
+        """Wait for a check `check` started; raise what it found."""
+        if self._checking is None:
+            return
+        thread, failures = self._checking
+        self._checking = None
+        thread.join()
+        if failures:
+            found = failures[0]
+            if isinstance(found, PitstopError):
+                raise found
+            raise _damaged(self.store.path, found)
 
     def missing(self, views: Sequence[str]) -> list[str]:
         try:
@@ -541,6 +586,7 @@ class _SQLiteWriter(OnlineWriter):
         return self.conn.total_changes - before
 
     def commit(self, snapshot: dict[str, Any], watermarks: dict[str, dict[str, Any]]) -> None:
+        self._checked()
         try:
             self.conn.executemany(
                 "insert or replace into pitstop_meta values (?, ?)",
@@ -564,6 +610,9 @@ class _SQLiteWriter(OnlineWriter):
             self.conn.close()
 
     def abort(self) -> None:
+        if self._checking is not None:  # its findings no longer matter
+            self._checking[0].join()
+            self._checking = None
         if self._open:
             self._open = False
             self._release()
