@@ -697,8 +697,7 @@ def report(results: dict[str, Any]) -> str:
         "",
         f"Measured {results['when']} on {results['machine']} with "
         f"`.venv/bin/python bench/bench_online.py {results['argv']}`; load average "
-        f"(1/5/15 min) {results['load_start']} at the start, {results['load_end']} at the end "
-        "(other benchmarks shared the 2 cores).",
+        f"(1/5/15 min) {results['load_start']} at the start, {results['load_end']} at the end.",
         f"Data: {results['data']['rows']:,} rows / {results['data']['entities']:,} customers "
         f"(source rows per view: {', '.join(f'{k} {v:,}' for k, v in results['data']['counts'].items())}); "  # noqa: E501
         f"a 3-view service (11 features, 2 entities: customer, merchant); lookups of "
