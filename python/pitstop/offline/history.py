@@ -142,7 +142,7 @@ def _history_spark(
                 session, KEYS_NAME, pa.Table.from_pandas(key_frame, preserve_index=False)
             )
         query = f"select * from ({sql}) as history order by {order}"  # noqa: S608 - registry names
-        result = spark.collect_arrow(session.sql(query, args=params or None))
+        result = spark.collect_arrow(session.sql(query, args=params or None), project)
     frame: pd.DataFrame = result.to_pandas()
     return frame
 

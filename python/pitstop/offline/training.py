@@ -200,7 +200,7 @@ def _training_set_spark(
             spark.register_arrow(session, SPINE_NAME, schema_table)
         else:
             frame.createOrReplaceTempView(SPINE_NAME)
-        return spark.collect_arrow(session.sql(sql))
+        return spark.collect_arrow(session.sql(sql), project)
 
 
 def compile_point_in_time_sql(project: Project, features: Sequence[str], **options: Any) -> str:
