@@ -30,7 +30,7 @@ Usage (the README's command)::
 
 Runs: an agreement check at 100k spine rows (all engines, every difference
 counted), the headline size 1M spine x (10M + 1M) rows, 2 views, 8 features,
-TTL 30 days (all engines), then a scale series for pitstop and the floor up to
+TTL 30 days (all engines), then a scale series for both Pitstop modes and the floor up to
 10M x (100M + 10M). ``--sizes 100k`` or ``300k`` time the headline engines at a
 tenth or a third of the headline size (to see the direction of a change on a
 busy machine; not a result). ``--config`` runs the engines on an existing
@@ -570,7 +570,12 @@ def main(argv: list[str] | None = None) -> int:
             config_path = generate(work / f"data_{name}", SIZES[name])
             (work / f"scale_{name}").mkdir(exist_ok=True)
             report["runs"] += bench(
-                config_path, work, ["pitstop", "floor"], f"scale_{name}", False, args.scale_repeat
+                config_path,
+                work,
+                ["pitstop", "floor", "pitstop+created"],
+                f"scale_{name}",
+                False,
+                args.scale_repeat,
             )
     (work / "report.json").write_text(json.dumps(report, indent=2))
     (work / "report.md").write_text(markdown(report))
