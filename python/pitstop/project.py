@@ -127,16 +127,22 @@ class Project:
             return self.root / "pitstop.duckdb"
         return self.root / "target" / f"{self.target}.duckdb"
 
-    def _profile_duckdb_path(self) -> str | None:
-        """The DuckDB path the project's profile declares for this target, if plain."""
+    def profile_output(self) -> dict[str, Any] | None:
+        """The profile's entry (dbt "output") for this project's target, or
+        None when the profile cannot be read or has none."""
         try:
             profiles = yaml.safe_load((self.profiles_dir / "profiles.yml").read_text())
             profile = profiles[str(self.dbt_project.get("profile", self.name))]
             output = profile["outputs"][self.target or profile.get("target", "dev")]
         except (OSError, yaml.YAMLError, KeyError, TypeError):
             return None
-        raw = output.get("path") if isinstance(output, dict) else None
-        if output.get("type") != "duckdb" or not isinstance(raw, str):
+        return output if isinstance(output, dict) else None
+
+    def _profile_duckdb_path(self) -> str | None:
+        """The DuckDB path the project's profile declares for this target, if plain."""
+        output = self.profile_output()
+        raw = output.get("path") if output is not None else None
+        if output is None or output.get("type") != "duckdb" or not isinstance(raw, str):
             return None
         rendered = _ENV_VAR.sub(lambda m: os.environ.get(m[1]) or m[2] or "", raw)
         if "{" in rendered or not rendered.strip() or rendered.strip() == ":memory:":

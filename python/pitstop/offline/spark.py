@@ -36,11 +36,8 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import yaml
 
 from pitstop.errors import EngineError, InvalidRequestError, ProjectError
 from pitstop.settings import env
@@ -74,21 +71,10 @@ _SESSION_LOCK = threading.Lock()
 _INT64_MIN = -(2**63)
 
 
-def _profile_output(project: Project) -> dict[str, Any] | None:
-    """The project's profile entry for its target, or None when unreadable."""
-    try:
-        profiles = yaml.safe_load((project.profiles_dir / "profiles.yml").read_text())
-        profile = profiles[str(project.dbt_project.get("profile", project.name))]
-        output = profile["outputs"][project.target or profile.get("target", "dev")]
-    except (OSError, yaml.YAMLError, KeyError, TypeError):
-        return None
-    return output if isinstance(output, dict) else None
-
-
 def adapter_type(project: Project) -> str:
     """The adapter type of the project's target: its ``type`` in the profile,
     else the manifest's ``metadata.adapter_type``, else ``duckdb``."""
-    output = _profile_output(project)
+    output = project.profile_output()
     if output is not None and isinstance(output.get("type"), str):
         return str(output["type"])
     with contextlib.suppress(OSError, ValueError):
@@ -116,7 +102,7 @@ def _server_side_parameters(project: Project) -> dict[str, str]:
     """The target's ``server_side_parameters`` with ``env_var`` rendered;
     ``PITSTOP_SPARK_DIR`` is made absolute against the project root, so the
     session finds the metastore dbt wrote whatever this process's directory."""
-    output = _profile_output(project)
+    output = project.profile_output()
     if output is None:
         raise ProjectError(
             f"cannot read the profile of target '{project.target}' from "
@@ -415,26 +401,6 @@ def latest_rows_sql(
     )
 
 
-@dataclass
-class _SparkQuery:
-    """What `materialize` expects of a started query (`pitstop.online.materialize._Query`):
-    the first batch, the rest, the largest created timestamp, and ``cursor.close()``."""
-
-    cursor: Any
-    reader: Any
-    first: Any
-    max_created: int | None
-
-    def close(self) -> None:
-        """Stop reading and remove the scratch Parquet."""
-        close_reader = getattr(self.reader, "close", None)
-        try:
-            if close_reader is not None:
-                close_reader()
-        finally:
-            self.cursor.close()
-
-
 class _Scratch:
     """A scratch directory removed on ``close()`` (the query's "cursor")."""
 
@@ -448,12 +414,15 @@ class _Scratch:
 class SparkLatestRows:
     """The source `materialize` reads views from on a spark target.
 
-    ``query_view`` has the signature of the DuckDB query it replaces: Spark
-    computes the latest row per entity (`latest_rows_sql`) and writes it as
-    Parquet under ``<PITSTOP_SPARK_DIR>/materialize``; the rows are then read
-    back with pyarrow in batches of ``batch_rows``, keys encoded like on DuckDB
-    (`pitstop.online.codec.encode_key`). Memory stays bounded: Spark aggregates
-    and spills per partition, Python holds one batch."""
+    ``query_view`` returns what the DuckDB query it replaces holds (the fields
+    of `pitstop.online.materialize._Query`: a cursor whose ``close()`` releases
+    the query, the batch reader, the first batch and the largest created
+    timestamp), and `materialize` wraps them alike. Spark computes the latest
+    row per entity (`latest_rows_sql`) and writes it as Parquet under
+    ``<PITSTOP_SPARK_DIR>/materialize``; the rows are then read back with
+    pyarrow in batches of ``batch_rows``, keys encoded like on DuckDB
+    (`pitstop.online.codec.encode_key`). Memory stays bounded: Spark
+    aggregates and spills per partition, Python holds one batch."""
 
     def __init__(self, project: Project, batch_rows: int) -> None:
         self.project = project
@@ -471,7 +440,7 @@ class SparkLatestRows:
         previous: dict[str, Any] | None,
         as_of_us: int,
         tiebreaks: Mapping[str, str],
-    ) -> _SparkQuery:
+    ) -> tuple[_Scratch, Iterator[pa.RecordBatch], pa.RecordBatch | None, int | None]:
         """Run the view's latest-row query on Spark up to its first batch."""
         import pyarrow.dataset as ds
 
@@ -507,7 +476,7 @@ class SparkLatestRows:
                 f"reading feature view '{view.name}' from Spark failed, the online store was "
                 f"left as it was: {exc}"
             ) from exc
-        return _SparkQuery(cursor=scratch, reader=batches, first=first, max_created=max_created)
+        return scratch, batches, first, max_created
 
 
 def _encoded(batch: pa.RecordBatch, spec: ViewSpec) -> pa.RecordBatch:

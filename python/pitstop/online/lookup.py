@@ -389,20 +389,8 @@ def get_online_features(
         OnlineStoreError: the store is unreachable or empty.
     """
     plan = state.plan(features, service)
-    lookup: Callable[[OnlineLookup, _Plan, dict[str, list[Any]], int], OnlineFeatures]
-    if (
-        entities is None
-        and type(entity_rows) is list
-        and len(entity_rows) == 1
-        and type(entity_rows[0]) is dict
-        and entity_rows[0].keys() == plan.key_set
-    ):
-        # one plain dict holding exactly the key columns: the common serving call
-        columns = {name: [value] for name, value in entity_rows[0].items()}
-        lookup = _lookup_one
-    else:
-        columns = _key_columns(plan, entities, entity_rows)
-        lookup = _lookup_one if len(next(iter(columns.values()), ())) == 1 else _lookup
+    columns = _key_columns(plan, entities, entity_rows)
+    lookup = _lookup_one if len(next(iter(columns.values()), ())) == 1 else _lookup
     if as_of is None:
         now_us = time.time_ns() // 1000
     else:
@@ -473,6 +461,7 @@ def _key_columns(
         and type(entity_rows[0]) is dict
         and entity_rows[0].keys() == plan.key_set
     ):
+        # one plain dict holding exactly the key columns: the common serving call
         return {name: [value] for name, value in entity_rows[0].items()}
     if entities is None and type(entity_rows) is list and entity_rows:
         fast = _dict_rows(plan, entity_rows)

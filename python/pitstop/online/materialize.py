@@ -603,8 +603,7 @@ def _query_view(
 
     if not isinstance(duck, duckdb.DuckDBPyConnection):
         # the spark target's source: the same tie order, compiled for Spark
-        query: _Query = duck.query_view(view, spec, previous, as_of_us, tiebreaks)
-        return query
+        return _Query(*duck.query_view(view, spec, previous, as_of_us, tiebreaks))
 
     sql, created_sql = _view_sql(view, spec, previous is not None, tiebreaks[view.name])
     params: dict[str, Any] = {"as_of": as_of_us}
