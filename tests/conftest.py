@@ -54,6 +54,19 @@ def isolated(root: Path) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def built_copy(dest: Path) -> Iterator[Path]:
+    """A copy of the project at ``dest``, built (``dbt build`` without its
+    tests) into its own DuckDB file, with dbt and Pitstop pointed at it until
+    the block ends."""
+    from pitstop.store import FeatureStore
+
+    root = copy_project(dest)
+    with isolated(root):
+        FeatureStore(root).project.run_dbt(["build", "--exclude", "resource_type:test"])
+        yield root
+
+
 @pytest.fixture
 def project_root() -> Path:
     """The real project directory."""

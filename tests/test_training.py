@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
-from conftest import copy_project, isolated
+from conftest import built_copy
 
 from pitstop.cli import cli
 from pitstop.errors import (
@@ -38,9 +38,7 @@ FEATURE_SQL = "select transaction_id, customer_id, merchant_id, feature_at from 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A copy of the project, built (dbt build) into its own DuckDB file."""
-    root = copy_project(tmp_path_factory.mktemp("training") / "project")
-    with isolated(root):
-        FeatureStore(root).project.run_dbt(["build", "--exclude", "resource_type:test"])
+    with built_copy(tmp_path_factory.mktemp("training") / "project") as root:
         yield root
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pytest
-from conftest import copy_project, isolated
+from conftest import built_copy
 
 from pitstop.errors import DbtError
 from pitstop.offline import compile as compile_module
@@ -48,9 +48,7 @@ SHAPES: list[tuple[list[str], dict[str, Any]]] = [
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A copy of the project, built (dbt build) into its own DuckDB file."""
-    root = copy_project(tmp_path_factory.mktemp("training_compile") / "project")
-    with isolated(root):
-        FeatureStore(root).project.run_dbt(["build", "--exclude", "resource_type:test"])
+    with built_copy(tmp_path_factory.mktemp("training_compile") / "project") as root:
         yield root
 
 
