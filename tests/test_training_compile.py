@@ -6,8 +6,9 @@ tests hold it to the full dbt invocation: the same SQL character for
 character and the same rows, for several shapes of the point-in-time join; a
 project edited after the parse is parsed again; a compile error neither
 poisons the kept manifest nor is hidden; the background warm-up leaves a
-parsed manifest behind. No timing is asserted (bench/bench_training_compile.py
-measures the latency).
+parsed manifest behind, or, where the dbt-free renderer serves the project
+(tests/test_render.py holds it to dbt's compile), renders without parsing.
+No timing is asserted (bench/bench_training_compile.py measures the latency).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from conftest import built_copy
 
 from pitstop.errors import DbtError
 from pitstop.offline import compile as compile_module
+from pitstop.offline import render
 from pitstop.offline.compile import compile_inline, parsed_manifest, session
 from pitstop.offline.training import SPINE_NAME, point_in_time_call
 from pitstop.store import FeatureStore
@@ -158,13 +160,40 @@ def test_a_compile_error_is_raised_and_the_kept_manifest_still_works(
     )
 
 
-def test_warm_up_parses_in_the_background(built: Path) -> None:
-    compile_module._PARSED.clear()
+def _warm(built: Path) -> FeatureStore:
     store = FeatureStore(built, warm=True)
     warmers = [t for t in threading.enumerate() if t.name == "pitstop-dbt-warm"]
     assert warmers
     for thread in warmers:
         thread.join(timeout=300)
+    return store
+
+
+def test_warm_up_renders_without_parsing(built: Path) -> None:
+    """When the dbt-free renderer serves the project, the warm-up loads the
+    manifest and compiles the join's templates with it, and dbt parses nothing."""
+    compile_module._PARSED.clear()
+    render._LOADED.clear()
+    store = _warm(built)
+    assert compile_module._parse_key(store.project) not in compile_module._PARSED
+    assert str(store.project.manifest_path) in render._LOADED
+    spine = _spine()
+    result = store.training_set(
+        spine, features=["customer_profile"], spine_timestamp="at", ttl={"customer_profile": "8d"}
+    )
+    assert isinstance(result, pd.DataFrame) and len(result) == spine.num_rows
+    assert compile_module._parse_key(store.project) not in compile_module._PARSED
+
+
+def test_warm_up_parses_in_the_background(built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the renderer gives up, the warm-up imports dbt and parses instead."""
+
+    def give_up(*args: Any) -> str:
+        raise render.GiveUp("disabled by the test")
+
+    monkeypatch.setattr(render, "render_inline", give_up)
+    compile_module._PARSED.clear()
+    store = _warm(built)
     assert compile_module._parse_key(store.project) in compile_module._PARSED
     kept = parsed_manifest(store.project)
     spine = _spine()

@@ -15,6 +15,13 @@ invocation id and time, so the manifest is fingerprinted without those, and the
 fingerprint is recomputed only when the file's mtime or size changed. A
 manifest older than a project file is stale: nothing is served from the cache
 until dbt (this very compile) has parsed the project again.
+
+A shape the cache has not seen is rendered without dbt when it can be
+(`pitstop.offline.render`: the macros' own Jinja from ``manifest.json``,
+rendered with plain jinja2 in a reproduction of dbt's context, byte-identical
+to dbt's compile), so a new process does not import dbt for it either; the
+renderer gives up, and dbt compiles, on anything it does not reproduce,
+including every compile error, which therefore reaches users as dbt words it.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CACHE_FILE",
+    "RENDERED_MACROS",
     "compile_cached",
     "compile_inline",
     "compile_macro",
@@ -49,6 +57,10 @@ __all__ = [
     "session",
     "warm",
 ]
+
+#: The macros whose calls may be rendered without dbt (`pitstop.offline.render`);
+#: tests/test_render.py holds each to dbt's compile.
+RENDERED_MACROS = frozenset({"point_in_time_join", "feature_history"})
 
 #: The persistent compile cache, in dbt's target directory.
 CACHE_FILE = "pitstop_compiled.json"
@@ -99,16 +111,19 @@ def compile_macro(project: Project, macro: str, args: Mapping[str, Any]) -> str:
     The SQL depends only on the arguments (data is bound later by name or as
     parameters), so it is cached per call and manifest content, on disk
     (`compile_cached`): repeated calls, new processes and property tests pay
-    for dbt once.
+    for dbt once. A new call of a `RENDERED_MACROS` macro does not need dbt
+    at all when `pitstop.offline.render` can render it.
 
     Raises:
         DbtError: the macro raised a compile-time error (its message names the
             argument) or dbt failed.
     """
-    return compile_cached(project, macro_call(macro, args))
+    return compile_cached(project, macro_call(macro, args), render=macro in RENDERED_MACROS)
 
 
-def compile_cached(project: Project, inline: str, *, names_relations: bool = True) -> str:
+def compile_cached(
+    project: Project, inline: str, *, names_relations: bool = True, render: bool = False
+) -> str:
     """`compile_inline` through the persistent compile cache (module docstring).
 
     Args:
@@ -118,6 +133,8 @@ def compile_cached(project: Project, inline: str, *, names_relations: bool = Tru
             takes from the DuckDB file name: key the entry by the DuckDB path too.
             False for expressions over unqualified columns only, which then
             stay cached whichever DuckDB file the project points at.
+        render: on a cache miss, try `pitstop.offline.render` before dbt (only
+            for Jinja whose renders the tests compare with dbt's).
 
     Returns:
         the SQL dbt renders from ``inline`` for the project as it is now.
@@ -132,6 +149,11 @@ def compile_cached(project: Project, inline: str, *, names_relations: bool = Tru
         sql = _lookup(cache_file, manifest, key)
         if sql is not None:
             return sql
+        rendered = _render(project, inline, cache_file) if render else None
+        if rendered is not None:
+            _SQL_CACHE[(str(cache_file), rendered[1], key)] = rendered[0]
+            _store(cache_file, manifest, rendered[1], key, rendered[0])
+            return rendered[0]
     sql = compile_inline(project, inline)
     # dbt has just parsed the project and rewritten the manifest: the SQL
     # belongs to the content it wrote
@@ -140,6 +162,24 @@ def compile_cached(project: Project, inline: str, *, names_relations: bool = Tru
         _SQL_CACHE[(str(cache_file), fingerprint, key)] = sql
         _store(cache_file, manifest, fingerprint, key, sql)
     return sql
+
+
+def _render(project: Project, inline: str, cache_file: Path) -> tuple[str, str] | None:
+    """``inline`` rendered without dbt and the fingerprint of the manifest it was
+    rendered from; None when the renderer gives up or the manifest changed
+    meanwhile (dbt compiles then)."""
+    from pitstop.offline import render
+
+    manifest = project.manifest_path
+    before = _stamp(manifest)
+    fingerprint = _fingerprint(manifest, _read_cache(cache_file).get("manifest"))
+    if before is None or fingerprint is None:
+        return None
+    try:
+        sql = render.render_inline(project, inline)
+    except render.GiveUp:
+        return None
+    return (sql, fingerprint) if _stamp(manifest) == before else None
 
 
 def _cache_key(project: Project, inline: str, names_relations: bool) -> str:
@@ -325,31 +365,45 @@ def parsed_manifest(project: Project) -> Any:
 
 
 def warm(project: Project) -> threading.Thread:
-    """Parse the project for `compile_inline` in a background thread, so that an
-    interactive session's first training set of a new shape does not wait for
-    dbt's import and parse. Errors are left for the real call to report."""
+    """Prepare a new shape's compile in a background thread, so that an
+    interactive session's first training set of a new shape does not wait:
+    render one join without dbt (`pitstop.offline.render` loads the manifest
+    and compiles the macros' templates), or, when the renderer cannot serve
+    the project, import dbt and parse it. dbt is not imported when the
+    renderer serves: its import would hold the interpreter while the user's
+    first call runs. Errors are left for the real call to report."""
 
     def run() -> None:
         with contextlib.suppress(Exception):
+            inline = _warm_call(project)
+            if inline is not None and _render(project, inline, project.target_path / CACHE_FILE):
+                return
             # a first compile builds dbt's lazy schemas: do it now too
             compile_inline(project, "select 1")
             # and one join over one view compiles the join's macro templates
-            from pitstop.registry import Registry
-
-            view = next(iter(Registry.load(project).views.values()), None)
-            if view is not None:
-                columns = [key.name for key in view.entity.keys] + ["pitstop_warm_at"]
-                args: dict[str, Any] = {
-                    "spine": "pitstop_spine",
-                    "spine_timestamp": "pitstop_warm_at",
-                    "features": [view.name],
-                    "spine_columns": columns,
-                }
-                compile_inline(project, macro_call("point_in_time_join", args))
+            if inline is not None:
+                compile_inline(project, inline)
 
     thread = threading.Thread(target=run, name="pitstop-dbt-warm", daemon=True)
     thread.start()
     return thread
+
+
+def _warm_call(project: Project) -> str | None:
+    """A point-in-time join over the project's first feature view, or None."""
+    from pitstop.registry import Registry
+
+    view = next(iter(Registry.load(project).views.values()), None)
+    if view is None:
+        return None
+    columns = [key.name for key in view.entity.keys] + ["pitstop_warm_at"]
+    args: dict[str, Any] = {
+        "spine": "pitstop_spine",
+        "spine_timestamp": "pitstop_warm_at",
+        "features": [view.name],
+        "spine_columns": columns,
+    }
+    return macro_call("point_in_time_join", args)
 
 
 def _parse_key(project: Project) -> tuple[str, ...]:
