@@ -238,7 +238,9 @@ class OnlineStore(ABC):
             OnlineStoreError: the store is unreachable or was never materialized.
         """
 
-    def read_one(self, views: tuple[str, ...], keys: Sequence[Key | None]) -> list[bytes | None]:
+    def read_one(
+        self, views: tuple[str, ...], keys: Sequence[Key | None]
+    ) -> Sequence[bytes | None]:
         """The single-entity form of `read`: one key (or ``None``) per view, the
         packed value or ``None`` per view. Stores override it when they can do
         it with less work; the default goes through `read`."""

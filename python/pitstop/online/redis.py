@@ -153,7 +153,9 @@ class RedisOnlineStore(OnlineStore):
             out.append({k: v for k, v in zip(keys, values, strict=True) if v is not None})
         return out
 
-    def read_one(self, views: tuple[str, ...], keys: Sequence[Key | None]) -> list[bytes | None]:
+    def read_one(
+        self, views: tuple[str, ...], keys: Sequence[Key | None]
+    ) -> Sequence[bytes | None]:
         if None in keys or not self._scripts:
             return super().read_one(views, keys)
         reply = self._eval("one", views, keys)  # type: ignore[arg-type]
