@@ -349,18 +349,25 @@ print(json.dumps({"seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3), "r
 """
 
 # SQLite: the packed rows of the store just materialized, loaded into memory
-# first (untimed), then written into a brand-new file with the writer's settings
-# (WAL, synchronous=NORMAL, one transaction, primary-key order), committed and
-# checkpointed: per row one executemany step, or many rows per INSERT statement
-# (what the writer does).
+# first (untimed) in the form the writer binds (values as bytearray, which the
+# sqlite3 module binds without its adapter lookup; a view without created
+# timestamps has them as a NULL literal), then written into a brand-new file
+# with the writer's settings (WAL, synchronous=NORMAL, one transaction,
+# primary-key order), committed and checkpointed: per row one executemany step,
+# or many rows per INSERT statement (what the writer does).
 SQLITE_FLOOR_CHILD = """
 import json, os, sqlite3, sys, time
 source, target, per = sys.argv[1], sys.argv[2], int(sys.argv[3])
 src = sqlite3.connect(source)
 tables = src.execute("select name, sql from sqlite_master where type = 'table' "
                      "and substr(name, 1, 6) = 'view__' order by name").fetchall()
-data = {name: src.execute(f'select k, ts, cts, v from "{name}" order by k').fetchall()
-        for name, _ in tables}
+data = {}
+for name, _ in tables:
+    rows = src.execute(f'select k, ts, cts, v from "{name}" order by k').fetchall()
+    if any(row[2] is not None for row in rows):
+        data[name] = [(k, ts, cts, bytearray(v)) for k, ts, cts, v in rows]
+    else:
+        data[name] = [(k, ts, bytearray(v)) for k, ts, _, v in rows]
 src.close()
 flat = {name: [x for row in rows for x in row] for name, rows in data.items()}
 for suffix in ("", "-wal", "-shm"):
@@ -375,15 +382,17 @@ conn.execute("begin immediate")
 for name, sql in tables:
     conn.execute(sql)
     rows, params = data[name], flat[name]
+    width = len(rows[0]) if rows else 4
+    row = "(?, ?, ?, ?)" if width == 4 else "(?, ?, null, ?)"
     if per == 1:
-        conn.executemany(f'insert into "{name}" values (?, ?, ?, ?)', rows)
+        conn.executemany(f'insert into "{name}" values {row}', rows)
         continue
-    statement = f'insert into "{name}" values ' + ", ".join(["(?, ?, ?, ?)"] * per)
+    statement = f'insert into "{name}" values ' + ", ".join([row] * per)
     whole = len(rows) - len(rows) % per
-    for start in range(0, 4 * whole, 4 * per):
-        conn.execute(statement, params[start : start + 4 * per])
+    for start in range(0, width * whole, width * per):
+        conn.execute(statement, params[start : start + width * per])
     if whole < len(rows):
-        conn.executemany(f'insert into "{name}" values (?, ?, ?, ?)', rows[whole:])
+        conn.executemany(f'insert into "{name}" values {row}', rows[whole:])
 inserted = time.perf_counter()
 conn.execute("commit")
 conn.execute("pragma wal_checkpoint(passive)").fetchall()
@@ -875,7 +884,8 @@ def materialize_floor_lines(results: dict[str, Any]) -> list[str]:
         f"drained, nothing packed or written) | {duck['seconds']} | "
         f"{rows / duck['seconds']:,.0f} | {duck['cpu_seconds']} | {duck['peak_rss_mb']} MiB |",
         f"| SQLite: bulk insert of the same {many['entities']:,} packed rows alone, "
-        f"`executemany` (new WAL file, one transaction; commit + checkpoint "
+        f"bound as the writer binds them (values as bytearray, NULL literal for absent "
+        f"created timestamps), `executemany` (new WAL file, one transaction; commit + checkpoint "
         f"{many['commit_seconds']} s) | {many['seconds']} | {rows / many['seconds']:,.0f} | "
         f"{many['cpu_seconds']} | |",
         f"| SQLite: the same, 200 rows per `INSERT` statement, as the writer binds them "

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from pitstop.errors import OnlineStoreError
 from pitstop.settings import env as setting
@@ -122,6 +122,10 @@ class OnlineWriter(ABC):
     the process dying, discards everything.
     """
 
+    #: `write_columns` binds values fastest as ``bytearray`` (materialize then
+    #: packs them so); else as ``bytes``
+    bytearray_values: bool = False
+
     @abstractmethod
     def metadata(self) -> OnlineMetadata:
         """The metadata as of the start of this unit of work."""
@@ -151,12 +155,18 @@ class OnlineWriter(ABC):
         keys: Sequence[Key],
         ts: Sequence[int],
         cts: Sequence[int | None],
-        values: Sequence[bytes],
+        values: Sequence[bytes] | Sequence[bytearray],
     ) -> int:
         """`write` given the rows as columns (how `materialize` has them), so
         that a store can bind them without building a tuple per row; the
-        default builds the tuples."""
-        return self.write(view, list(zip(keys, ts, cts, values, strict=True)))
+        default builds the tuples. ``values`` are ``bytearray`` when the writer
+        says it binds those fastest (`bytearray_values`)."""
+        blobs: Sequence[bytes] = (
+            [bytes(value) for value in values]
+            if self.bytearray_values
+            else cast("Sequence[bytes]", values)
+        )
+        return self.write(view, list(zip(keys, ts, cts, blobs, strict=True)))
 
     @abstractmethod
     def drop(self, view: str) -> None:

@@ -156,10 +156,13 @@ _ROWS_PER_INSERT = 200
 
 
 @lru_cache(maxsize=256)
-def _insert_sql(view: str, rows: int, upsert: bool) -> str:
+def _insert_sql(view: str, rows: int, upsert: bool, created: bool = True) -> str:
     """INSERT of ``rows`` rows into a view's table; ``upsert``: keep the stored
-    value where its (feature timestamp, created timestamp) is newer."""
-    sql = f"insert into {_table(view)} values " + ", ".join(["(?, ?, ?, ?)"] * rows)  # noqa: S608
+    value where its (feature timestamp, created timestamp) is newer; not
+    ``created``: no row has a created timestamp, the statement writes NULL
+    (3 parameters per row instead of 4)."""
+    row = "(?, ?, ?, ?)" if created else "(?, ?, null, ?)"
+    sql = f"insert into {_table(view)} values " + ", ".join([row] * rows)  # noqa: S608
     if upsert:
         sql += (
             " on conflict (k) do update set ts = excluded.ts, cts = excluded.cts, v = excluded.v "
@@ -376,6 +379,8 @@ def _holder(path: Path) -> str:
 class _SQLiteWriter(OnlineWriter):
     """One write transaction from construction to `commit` (see module docstring)."""
 
+    bytearray_values = True
+
     def __init__(
         self, store: SQLiteOnlineStore, timeout: float, on_wait: WaitCallback | None
     ) -> None:
@@ -570,24 +575,37 @@ class _SQLiteWriter(OnlineWriter):
         keys: Sequence[Key],
         ts: Sequence[int],
         cts: Sequence[int | None],
-        values: Sequence[bytes],
+        values: Sequence[bytes] | Sequence[bytearray],
     ) -> int:
         # many rows per INSERT statement: binding them costs the sqlite3 module
-        # about a third less per row than executemany's one statement per row
+        # about a third less per row than executemany's one statement per row.
+        # It binds int, float, str and bytearray as they are, but looks any
+        # other value (bytes, None) up in its adapter registry first, which
+        # costs as much again as the insert: values are bound as bytearray
+        # (materialize packs them so, see `bytearray_values`), and a batch
+        # without created timestamps has them as a NULL literal in the statement
         count = len(keys)
-        flat: list[Any] = [None] * (4 * count)
-        flat[0::4], flat[1::4], flat[2::4], flat[3::4] = keys, ts, cts, values
+        created = cts.count(None) != count
+        width = 4 if created else 3
+        if count and type(values[0]) is not bytearray:
+            values = list(map(bytearray, values))
+        flat: list[Any] = [None] * (width * count)
+        if created:
+            flat[0::4], flat[1::4], flat[2::4], flat[3::4] = keys, ts, cts, values
+        else:
+            flat[0::3], flat[1::3], flat[2::3] = keys, ts, values
         upsert = view not in self._fresh
         whole = count - count % _ROWS_PER_INSERT
+        step = width * _ROWS_PER_INSERT
         execute = self.conn.execute
         before = self.conn.total_changes
         try:
             if whole:
-                sql = _insert_sql(view, _ROWS_PER_INSERT, upsert)
-                for start in range(0, 4 * whole, 4 * _ROWS_PER_INSERT):
-                    execute(sql, flat[start : start + 4 * _ROWS_PER_INSERT])
+                sql = _insert_sql(view, _ROWS_PER_INSERT, upsert, created)
+                for start in range(0, width * whole, step):
+                    execute(sql, flat[start : start + step])
             if whole < count:
-                execute(_insert_sql(view, count - whole, upsert), flat[4 * whole :])
+                execute(_insert_sql(view, count - whole, upsert, created), flat[width * whole :])
         except sqlite3.Error as exc:
             raise _error(
                 self.store.path, exc, f"writing view '{view}' to", MaterializationError
