@@ -18,11 +18,13 @@
     Functions: count (events, or non-NULL values of a column), sum, avg, min,
     max, count_distinct; NULL values are ignored.
 
-    method: none (DuckDB: 'frames'; elsewhere 'join'), 'frames' (window
-    functions with RANGE frames over one sorted stream: O(n log n) whatever
-    the density of events) or 'join' (range join of points with the events
-    in the widest window, then conditional aggregation: faster when an
-    entity has few events per window, quadratic for very dense entities). Windows are durations
+    method: none (DuckDB and Spark: 'frames'; elsewhere 'join'), 'frames'
+    (window functions with RANGE frames over one sorted stream; DuckDB:
+    O(n log n) whatever the density of events; Spark: re-aggregates each
+    sliding frame, O(n x events per window) per entity but streaming) or
+    'join' (range join of points with the events in the widest window, then
+    conditional aggregation: faster when an entity has few events per
+    window, quadratic in rows for dense entities). Windows are durations
     ('1h', '24h', '7d', '30d', '90m', '1d12h'); timestamps are compared at
     microsecond precision.
 -#}
@@ -69,9 +71,9 @@
         {{ return(pitstop.default__window_aggregates(
             events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of)) }}
     {%- endif -%}
-    {%- if method == 'frames' and adapter.type() != 'duckdb' -%}
+    {%- if method == 'frames' and adapter.type() not in ('duckdb', 'spark') -%}
         {{ exceptions.raise_compiler_error(name ~ ": method 'frames' is implemented for "
-            ~ "DuckDB only") }}
+            ~ "DuckDB and Spark only (adapter '" ~ adapter.type() ~ "'); use method='join'") }}
     {%- endif -%}
     {{ return(adapter.dispatch('window_aggregates', 'pitstop')(
         events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of)) }}
@@ -79,100 +81,31 @@
 
 
 {#-
-    DuckDB: events and the distinct spine points go through one sorted stream
-    per entity, and each aggregate is a window function with a RANGE frame
-    over the event time in microseconds: `(w - 1) preceding and current row`
-    is exactly (t - w, t], peers at t included. DuckDB shares one sort across
-    the windows and evaluates frames with segment trees, DISTINCT included.
-    https://duckdb.org/docs/stable/sql/functions/window_functions#framing
+    The frames form on DuckDB and on Spark: one SQL, `_windows_frames`; the
+    engines differ only in the epoch function (`_windows_epoch_us`) and in
+    the distinct count over a window (`_windows_aggregate_sql`).
 -#}
 {% macro duckdb__window_aggregates(
     events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of
 ) %}
-    {%- set q = adapter.quote -%}
-    {%- set key_cols = pitstop._scd2_quoted(keys) -%}
-    {%- set key_list = key_cols | join(', ') -%}
-    {%- set ts = q(event_timestamp) -%}
-with
+    {{ return(pitstop._windows_frames(
+        events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of)) }}
+{% endmacro %}
 
-_win_events as (
 
-    select
-        {% for k in key_cols -%}
-        {{ k }},
-        {% endfor -%}
-        epoch_us({{ ts }}) as _win_t,
-        null as _win_at,
-        1 as _win_event,
-        {% for c in spec.value_columns -%}
-        {{ q(c) }} as _win_v{{ loop.index }},
-        {% endfor -%}
-        false as _win_is_point
-    from {{ events }}
-    where {% for k in key_cols %}{{ k }} is not null and {% endfor %}{{ ts }} is not null
-
-),
-
-{{ pitstop._windows_points(key_cols, events, ts, spine, spine_keys, spine_timestamp) }},
-
-_win_stream as (
-
-    select * from _win_events
-    union all
-    select
-        {% for k in key_cols -%}
-        {{ k }},
-        {% endfor -%}
-        epoch_us(_win_at) as _win_t,
-        _win_at,
-        null as _win_event,
-        {% for c in spec.value_columns -%}
-        null as _win_v{{ loop.index }},
-        {% endfor -%}
-        true as _win_is_point
-    from _win_points
-
-),
-
-_win_results as (
-
-    select
-        {% for k in key_cols -%}
-        {{ k }},
-        {% endfor -%}
-        _win_at,
-        {% for w in spec.windows -%}
-        {%- set outer = loop -%}
-        {% for a in spec.aggregates -%}
-        {%- set value = none if a.column is none
-            else '_win_v' ~ (spec.value_columns.index(a.column) + 1) -%}
-        {{ pitstop._windows_aggregate_sql(a.function, value, '_win_event') }}
-            over _win_w{{ outer.index }} as {{ q(a.name ~ '_' ~ w.label) }}
-        {{- ',' if not (outer.last and loop.last) }}
-        {% endfor -%}
-        {% endfor -%}
-    from _win_stream
-    window
-        {% for w in spec.windows -%}
-        _win_w{{ loop.index }} as (
-            partition by {{ key_list }}
-            order by _win_t
-            range between {{ w.seconds * 1000000 - 1 }} preceding and current row
-        ){{ ',' if not loop.last }}
-        {% endfor -%}
-    qualify _win_is_point
-
-),
-
-{{ pitstop._windows_final(key_cols, spec, spine, spine_keys, spine_timestamp, as_of) }}
+{% macro spark__window_aggregates(
+    events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of
+) %}
+    {{ return(pitstop._windows_frames(
+        events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of)) }}
 {% endmacro %}
 
 
 {#-
     Portable form: a range join of each distinct point with the events of its
     entity in (t - w_max, t], then conditional aggregation per window. Exact,
-    but its intermediate result grows with events per window; DuckDB uses the
-    duckdb__ form.
+    but its intermediate result grows with events per window; DuckDB and
+    Spark use the frames form (`_windows_frames`) unless method='join'.
 -#}
 {% macro default__window_aggregates(
     events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of

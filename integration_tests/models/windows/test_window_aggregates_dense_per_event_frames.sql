@@ -1,0 +1,1 @@
+{{ dense_window_aggregates('frames', with_spine=false) }}

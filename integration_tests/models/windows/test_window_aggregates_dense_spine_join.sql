@@ -1,0 +1,1 @@
+{{ dense_window_aggregates('join', with_spine=true) }}
