@@ -247,6 +247,25 @@ def test_a_manifest_for_another_target_is_not_used(
     assert render.render_inline(project, inline)
 
 
+@pytest.mark.parametrize(
+    "jinja", ["{{ env_var('PITSTOP_RENDER_PROBE', 'a') }}", "{{ target.name }}"]
+)
+def test_a_manifest_that_froze_the_environment_is_not_used(project: Project, jinja: str) -> None:
+    """A model whose parse depends on an environment variable or the target's
+    name: dbt would render it anew, the manifest holds the old value."""
+    model = project.root / "models" / "zz_render_probe.sql"
+    inline = point_in_time_call(["customer_profile"], spine_timestamp=SPINE_TS)
+    try:
+        model.write_text(f"select '{jinja}' as probe\n")
+        project.run_dbt(["parse", "--log-level", "none"])
+        with pytest.raises(render.GiveUp, match="parse time"):
+            render.render_inline(project, inline)
+    finally:
+        model.unlink(missing_ok=True)
+        project.run_dbt(["parse", "--log-level", "none"])
+    assert render.render_inline(project, inline)
+
+
 def test_a_new_shape_in_a_new_process_does_not_import_dbt(project: Project) -> None:
     """The fresh-process path of target 6: compile_macro renders a shape no
     cache has seen without importing dbt, and gives dbt's SQL."""

@@ -42,7 +42,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -98,6 +98,10 @@ _DBT_ENV = ("DBT_TARGET", "DBT_PROFILE", "DBT_EMPTY")
 _NAMING_MACROS = ("generate_database_name", "generate_schema_name", "generate_alias_name")
 _RELATION_TYPES = ("model", "seed", "snapshot")
 _MATERIALIZED = ("table", "view", "incremental", "seed", "snapshot")
+# Jinja whose value the manifest froze at parse time but dbt would render anew
+# in this process: environment variables, and the target beyond its type
+# (which the manifest's adapter type fixes)
+_PARSE_DEPENDENT = re.compile(r"\benv_var\b|\btarget\b\s*(?:\.(?!\s*type\b)|\[)")
 
 _LOCK = threading.Lock()
 # manifest path -> ((mtime_ns, size), loaded manifest or the reason it cannot serve)
@@ -242,6 +246,7 @@ class _Manifest:
             expected = _quoted(node["database"], node["schema"], node.get("alias") or node["name"])
             if node["relation_name"] != expected:
                 raise GiveUp(f"{node['unique_id']}: relation name {node['relation_name']}")
+        _check_frozen(project, self.relations.values())
         if len(locations) != 1:
             raise GiveUp(f"relations in several databases or target schemas: {locations}")
         self.location: tuple[str, str] = locations.pop()
@@ -263,6 +268,26 @@ class _Manifest:
             template = _compile(self.macros[package][name])
             self._templates[key] = template
         return template
+
+
+def _check_frozen(project: Project, nodes: Iterable[Mapping[str, Any]]) -> None:
+    """Give up when what the renderer reads from the manifest (the relations'
+    configs, columns and names, the vars) came from Jinja that depends on the
+    environment or the target: dbt would render it again, the file keeps the
+    value of the parse that wrote it. Reads dbt_project.yml, the relations'
+    SQL and their YAML files (a YAML file is read once per manifest)."""
+    texts = [(project.root / "dbt_project.yml").read_text()]
+    files: set[str] = set()
+    for node in nodes:
+        texts.append(str(node.get("raw_code") or ""))
+        patch = node.get("patch_path")
+        if isinstance(patch, str) and "://" in patch:
+            files.add(patch.split("://", 1)[1])
+    texts += [(project.root / file).read_text() for file in sorted(files)]
+    for text in texts:
+        found = _PARSE_DEPENDENT.search(text)
+        if found:
+            raise GiveUp(f"the project's models depend on {found.group(0)} at parse time")
 
 
 def _project_vars(project: Project, packages: set[str]) -> dict[str, Any]:
