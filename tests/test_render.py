@@ -213,6 +213,9 @@ def test_context_members_are_dbts() -> None:
         "{{ ref('pitstop', 'customer_profile') }}",
         "{{ var('not_a_var') }}",
         "{{ adapter.dispatch('nope', 'pitstop')() }}",
+        "{{ graph.sources }}",
+        "{{ graph.nodes['model.pitstop.customer_profile'].not_in_the_artifact }}",
+        "{{ exceptions.warn('x') }}",
     ],
 )
 def test_what_is_not_reproduced_gives_up(project: Project, jinja: str) -> None:

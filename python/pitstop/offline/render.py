@@ -42,7 +42,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -250,7 +250,9 @@ class _Manifest:
         if len(locations) != 1:
             raise GiveUp(f"relations in several databases or target schemas: {locations}")
         self.location: tuple[str, str] = locations.pop()
-        self.graph = {"nodes": self.nodes}
+        # dbt's `graph` has more parts, and its nodes may hold keys the
+        # artifact does not: reading anything absent here gives up
+        self.graph = _Strict(nodes={uid: _Strict(node) for uid, node in self.nodes.items()})
         self._templates: dict[tuple[str, str], jinja2.Template] = {}
         self._renderer: _Render | None = None
 
@@ -297,9 +299,23 @@ def _project_vars(project: Project, packages: set[str]) -> dict[str, Any]:
     for name, value in variables.items():
         if name in packages:
             raise GiveUp(f"var {name} is scoped to a package")
-        if isinstance(value, str) and "{" in value:
-            raise GiveUp(f"var {name} would be rendered")
+        if any("{" in text for text in _strings(value)):
+            # possibly Jinja (a YAML flow mapping is a dict, not text)
+            raise GiveUp(f"var {name} holds text with braces")
     return variables
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in ``value``, keys included, at any depth."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
 
 
 def _quoted(*parts: str | None) -> str:
