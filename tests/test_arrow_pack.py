@@ -167,5 +167,10 @@ def test_pylist_and_total() -> None:
     assert pylist(column) == column.to_pylist()
     assert pylist(column.slice(1)) == column.slice(1).to_pylist()
     assert pylist(pa.array(["a", None])) == ["a", None]
+    # every row NULL (a view without created timestamps), and no NULL at all
+    assert pylist(pa.array([None, None], pa.int64())) == [None, None]
+    assert pylist(column.slice(1, 1)) == [None]
+    assert pylist(column.slice(2)) == [2**63 - 1, -5]
+    assert all(type(x) is int for x in pylist(column) if x is not None)
     assert total(pa.array([3, None, 4], pa.int32())) == 7
     assert total(pa.array([2**40, 2**40], pa.int64())) == 2**41

@@ -143,11 +143,15 @@ def pylist(column: pa.Array) -> list[Any]:
     """``column.to_pylist()``, several times faster for integer columns."""
     if column.type not in _NUMPY or not pa.types.is_integer(column.type):
         return list(column.to_pylist())
-    values: list[Any] = _numbers(column).tolist()
-    if column.null_count:
-        for i in np.flatnonzero(~_valid(column)).tolist():
-            values[i] = None
-    return values
+    if not column.null_count:
+        values: list[Any] = _numbers(column).tolist()
+        return values
+    if column.null_count == len(column):  # e.g. a view without created timestamps
+        return [None] * len(column)
+    boxed = _numbers(column).astype(object)
+    boxed[~_valid(column)] = None
+    nullable: list[Any] = boxed.tolist()
+    return nullable
 
 
 def total(column: pa.Array) -> int:
