@@ -150,6 +150,18 @@ def test_feature_history_renders_as_dbt_compiles(
     _assert_same(project, macro_call("feature_history", args))
 
 
+def test_the_service_renders_as_a_full_dbt_compile(project: Project, registry: Registry) -> None:
+    """Against a whole ``dbt compile --inline`` too (parse, compile, write
+    manifest.json), not only against the compile over the kept manifest."""
+    refs = list(registry.service("fraud_training_set").features)
+    inline = point_in_time_call(
+        refs, spine_timestamp=SPINE_TS, spine_columns=["customer_id", "merchant_id", SPINE_TS]
+    )
+    assert render.render_inline(project, inline) == compile_inline(
+        project, inline, reuse_manifest=False
+    )
+
+
 # bad arguments: the renderer gives up and dbt's own error reaches the caller
 BAD_CALLS = [
     {"features": ["customer_profile:nope"]},
