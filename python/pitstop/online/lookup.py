@@ -17,6 +17,7 @@ still ``PRESENT`` (the PIT join's bound is inclusive too).
 
 from __future__ import annotations
 
+import functools
 import marshal
 import operator
 import threading
@@ -91,7 +92,7 @@ class OnlineFeatures:
         statuses: ref -> `Status` per row.
     """
 
-    __slots__ = ("_ts", "key_columns", "keys", "refs", "statuses", "values")
+    __slots__ = ("_statuses", "_ts", "key_columns", "keys", "refs", "values")
 
     def __init__(
         self,
@@ -99,15 +100,33 @@ class OnlineFeatures:
         keys: dict[str, list[Any]],
         refs: list[str],
         values: dict[str, list[Any]],
-        statuses: dict[str, list[Status]],
+        statuses: dict[str, list[Status]] | Callable[[], dict[str, list[Status]]],
         timestamps_us: dict[str, list[int | None]],
     ) -> None:
         self.key_columns = key_columns
         self.keys = keys
         self.refs = refs
         self.values = values
-        self.statuses = statuses
+        self._statuses = statuses
         self._ts = timestamps_us
+
+    @property
+    def statuses(self) -> dict[str, list[Status]]:
+        """ref -> `Status` per row.
+
+        A lookup may hand over a function computing them from what it read and
+        decoded (which values were NULL, which rows absent or expired), called
+        on first access: a caller reading only values does not pay for
+        scanning every value for NULL. Everything that can fail (reading,
+        decoding, a stale layout) has happened in the lookup itself."""
+        statuses = self._statuses
+        if callable(statuses):
+            statuses = self._statuses = statuses()
+        return statuses
+
+    @statuses.setter
+    def statuses(self, statuses: dict[str, list[Status]]) -> None:
+        self._statuses = statuses
 
     def __len__(self) -> int:
         return len(self.keys[self.key_columns[0]]) if self.key_columns else 0
@@ -149,13 +168,14 @@ class OnlineFeatures:
         "status", "timestamp"}}}``; timestamps as ISO-8601 text (JSON-ready
         apart from the feature values themselves)."""
         records = []
+        statuses = self.statuses
         for i in range(len(self)):
             features = {}
             for ref in self.refs:
                 moment = _ts(self._ts[ref][i])
                 features[ref] = {
                     "value": self.values[ref][i],
-                    "status": str(self.statuses[ref][i]),
+                    "status": str(statuses[ref][i]),
                     "timestamp": moment.isoformat() if moment else None,
                 }
             records.append(
@@ -208,6 +228,7 @@ class _Plan:
     view_keys: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None
     # the single-entity answer when every view holds a PRESENT row (see `_one_builder`)
     build_one: _OneBuilder | None
+    present: Callable[[], dict[str, list[Status]]]  # then its statuses, on demand
 
 
 class OnlineLookup:
@@ -370,11 +391,12 @@ def _build_plan(
         key_checks=tuple(checks.values()),
         view_keys=view_keys,
         build_one=_one_builder(plans),
+        present=functools.partial(_all_present, tuple(refs)),
     )
 
 
-# (values, statuses, timestamps) of a single-entity answer, by feature ref
-_Answer = tuple[dict[str, list[Any]], dict[str, list[Status]], dict[str, list[int | None]]]
+# (values, timestamps) of a single-entity answer every feature of which is PRESENT
+_Answer = tuple[dict[str, list[Any]], dict[str, list[int | None]]]
 # (packed values per view, now in µs) -> the answer, or None: not the common case
 _OneBuilder = Callable[[Sequence[bytes | None], int], _Answer | None]
 # above this many features a plan's single lookups take the general loop
@@ -388,15 +410,16 @@ def _one_builder(views: Sequence[_ViewPlan]) -> _OneBuilder | None:
     which also words every error).
 
     The function is Python source written for this plan, like the methods
-    `dataclasses` writes: one ``marshal.loads`` per view and the three
-    answer dicts as literals with constant keys, with no loop over views or
+    `dataclasses` writes: one ``marshal.loads`` per view and the values and
+    timestamps dicts as literals with constant keys, with no loop over views or
     features and no per-ref tuple unpacking, which takes a third off building
-    the answer (1 µs of a 3-view lookup, measured). Feature refs enter the
-    source only through ``repr``, layouts, TTLs and positions through ``int``."""
+    the answer (1 µs of a 3-view lookup, measured); the statuses, all PRESENT,
+    are `_Plan.present`'s to build on demand. Feature refs enter the source
+    only through ``repr``, layouts, TTLs and positions through ``int``."""
     count = sum(len(vp.features) for vp in views)
     if not views or count > _MAX_BUILT_REFS:
         return None
-    namespace: dict[str, Any] = {"loads": _loads, "PRESENT": PRESENT}
+    namespace: dict[str, Any] = {"loads": _loads}
     blobs = [f"b{i}" for i in range(len(views))]
     lines = [
         "def build(blobs, now_us):",
@@ -413,7 +436,9 @@ def _one_builder(views: Sequence[_ViewPlan]) -> _OneBuilder | None:
     ]
     if expired:
         lines += [f"    if {' or '.join(expired)}:", "        return None"]
-    values, statuses, stamps, cells = [], [], [], []
+    values: list[str] = []
+    stamps: list[str] = []
+    cells: list[str] = []
     for i, vp in enumerate(views):
         for ref, position, decoder in vp.features:
             cell = f"v{len(cells)}"
@@ -423,13 +448,10 @@ def _one_builder(views: Sequence[_ViewPlan]) -> _OneBuilder | None:
                 namespace[f"d{len(cells)}"] = decoder
                 cell = f"d{len(cells)}({cell})"
             values.append(f"{ref!r}: [{cell}]")
-            statuses.append(f"{ref!r}: [PRESENT]")
             stamps.append(f"{ref!r}: s{i}")
     lines += [f"    if {' or '.join(f'{cell} is None' for cell in cells)}:", "        return None"]
     lines += [f"    s{i} = [t{i}]" for i in range(len(views))]
-    lines.append(
-        f"    return {{{', '.join(values)}}}, {{{', '.join(statuses)}}}, {{{', '.join(stamps)}}}"
-    )
+    lines.append(f"    return {{{', '.join(values)}}}, {{{', '.join(stamps)}}}")
     exec(compile("\n".join(lines), "<pitstop single lookup>", "exec"), namespace)
     build: _OneBuilder = namespace["build"]
     return build
@@ -701,8 +723,9 @@ def _lookup(
     replies = state.store.read_rows(plan.view_names, encoded) if n else [[] for _ in encoded]
 
     values: dict[str, list[Any]] = {}
-    statuses: dict[str, list[Status]] = {}
     stamps: dict[str, list[int | None]] = {}
+    # per ref, its stored values and its view's odd rows: the statuses, on demand
+    pending: list[tuple[str, tuple[Any, ...], dict[int, Status]]] = []
     try:
         for vp, blobs in zip(plan.views, replies, strict=True):
             # missing keys get a stand-in row: the view's layout, a far-future
@@ -739,20 +762,15 @@ def _lookup(
                         if ts < cutoff:
                             odd[i] = EXPIRED
             for ref, position, decoder in vp.features:
-                col = list(cols[position])
-                status = [PRESENT] * n
-                for i, kind in odd.items():
-                    status[i] = kind
+                stored = cols[position]
+                col = list(stored)
+                for i in odd:
                     col[i] = None
-                if None in col:
-                    for i, v in enumerate(col):
-                        if v is None and i not in odd:
-                            status[i] = NULL
                 if decoder is not None:
                     col = [None if v is None else decoder(v) for v in col]
                 values[ref] = col
-                statuses[ref] = status
                 stamps[ref] = ts_col
+                pending.append((ref, stored, odd))
     except _UNDECODABLE as exc:
         raise _undecodable(state, plan, locals().get("vp"), exc) from None
     return OnlineFeatures(
@@ -760,9 +778,34 @@ def _lookup(
         keys={k: list(columns[k]) for k in plan.key_columns},
         refs=list(plan.refs),
         values=values,
-        statuses=statuses,
+        statuses=functools.partial(_batch_statuses, n, pending),
         timestamps_us=stamps,
     )
+
+
+def _batch_statuses(
+    n: int, pending: list[tuple[str, tuple[Any, ...], dict[int, Status]]]
+) -> dict[str, list[Status]]:
+    """The statuses of a batch `_lookup` answered: NULL where the stored value
+    is None, the view's odd rows (NOT_FOUND, EXPIRED) over that, else PRESENT.
+    Scanning values for None costs 20-40 ns each (a rich comparison per value),
+    a third of building a 1,000-entity answer: done on first access only."""
+    statuses: dict[str, list[Status]] = {}
+    for ref, stored, odd in pending:
+        status = [PRESENT] * n
+        if None in stored:
+            for i, v in enumerate(stored):
+                if v is None:
+                    status[i] = NULL
+        for i, kind in odd.items():
+            status[i] = kind
+        statuses[ref] = status
+    return statuses
+
+
+def _all_present(refs: tuple[str, ...]) -> dict[str, list[Status]]:
+    """The statuses of a single lookup every feature of which is PRESENT."""
+    return {ref: [PRESENT] for ref in refs}
 
 
 def entity_key_types(
@@ -806,7 +849,10 @@ def _lookup_one(
         except _UNDECODABLE:
             answer = None  # the general loop below raises it, naming the view
         if answer is not None:
-            return OnlineFeatures(list(plan.key_columns), columns, list(plan.refs), *answer)
+            found, stamped = answer
+            return OnlineFeatures(
+                list(plan.key_columns), columns, list(plan.refs), found, plan.present, stamped
+            )
     values: dict[str, list[Any]] = {}
     statuses: dict[str, list[Status]] = {}
     stamps: dict[str, list[int | None]] = {}
