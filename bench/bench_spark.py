@@ -16,13 +16,26 @@ Spark the same files become tables of the Spark metastore (``create table
 ``dbt parse --target spark``: both engines then read identical feature rows,
 and Spark never loads data through dbt-spark's seed ``INSERT``s.
 
-Why not ``dbt build --target spark`` of the features: on Spark the window
-features use ``window_aggregates``' portable range join (Spark has no
-``DISTINCT`` window aggregates), whose size grows with the square of one
-customer's events per 30 days; datagen's customers are Pareto-skewed (one
-holds 2.6 % of all transactions), so that model alone ran past 13 minutes at
-1M rows on 2 cores. ``--spark-build`` times it anyway (its dbt build replaces
-the load); expect it to be out of reach at 10M on this machine.
+Why not ``dbt build --target spark`` of the features by default: it times
+dbt-spark and the window features, not the two calls. ``--spark-build``
+builds them on Spark instead of the load, with ``int_transactions_windowed``
+(the as-of-transaction windows on datagen's Pareto-skewed customers: one
+holds 2.6 % of all transactions), and reports each window model's own
+seconds from dbt's run_results.json, on DuckDB too. With the range-join form
+that model alone ran past 13 minutes at 1M rows on 2 cores; Spark now uses
+the frames form (``spark__window_aggregates``: one sorted stream per
+customer, RANGE frames), which Spark re-aggregates per frame move: CPU grows
+with one customer's events times their events per window, memory does not.
+
+``--online redis`` adds a ``materialize_redis`` step: a full materialize of
+one view with an entity per transaction (``bench_transaction_latest``, written
+into the bench's copy of the project: 1M entities at the 1m scale, 10M at
+10m) into a real ``redis-server`` the bench starts (``bench_online``'s
+``start_redis``) and stops per run. Reported: seconds, rows/s, the peak RSS of
+the Python driver alone (``ru_maxrss``), the JVM's peak RSS (VmHWM) and peak
+heap in use (MemoryPoolMXBeans), and Redis ``INFO memory`` (used_memory_peak,
+used_memory, both per entity): run it at two scales to see the driver stay
+flat while Redis grows with the entities.
 
 Spark runs with the profile's settings (4 shuffle partitions, AQE on by
 default, constraint propagation off) and ``PITSTOP_SPARK_DRIVER_MEMORY`` /
@@ -39,6 +52,10 @@ Usage (the README's command; the lead runs 1m and 10m, on a quiet machine)::
 
     .venv/bin/python bench/bench_spark.py --work /tmp/sparkbench --scales 1m 10m
     .venv/bin/python bench/bench_spark.py --work /tmp/sparkbench --quick  # 100k, smoke
+    .venv/bin/python bench/bench_spark.py --work /tmp/sparkbench --scales 1m 10m \
+        --engines spark --steps --online redis   # Redis memory alone
+    .venv/bin/python bench/bench_spark.py --work /tmp/sparkbench --scales 1m \
+        --engines duckdb spark --spark-build --steps   # the window models' build
 
 Results: a Markdown table on stdout and ``<work>/results.jsonl``.
 """
@@ -48,6 +65,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -71,6 +89,47 @@ FEATURES = [
 # which Spark cannot run here; merchant_risk_history is its stand-in)
 ONLINE = FEATURES
 AS_OF = "2025-07-01T00:00:00"
+# --online redis: a view with one entity per transaction, added to the bench's
+# copy of the project (no TTL, so every transaction is an entity to write)
+BIG_VIEW = "bench_transaction_latest"
+BIG_VIEW_SQL = """select
+    transaction_id,
+    customer_id,
+    merchant_id,
+    amount,
+    currency,
+    transacted_at,
+    ingested_at
+from {{ ref('stg_payments__transactions') }}
+"""
+BIG_VIEW_YML = f"""version: 2
+
+models:
+  - name: {BIG_VIEW}
+    description: Bench only. Each transaction's own amount, merchant and customer.
+    config:
+      meta:
+        pitstop:
+          entity: transaction
+          timestamp: transacted_at
+          created_timestamp: ingested_at
+          online: true
+          owner: bench
+    columns:
+      - {{name: transaction_id, data_type: bigint}}
+      - {{name: customer_id, data_type: bigint}}
+      - {{name: merchant_id, data_type: bigint}}
+      - {{name: amount, data_type: double}}
+      - {{name: currency, data_type: string}}
+      - {{name: transacted_at, data_type: timestamp}}
+      - {{name: ingested_at, data_type: timestamp}}
+"""
+# the window models whose dbt build seconds are reported (run_results.json)
+WINDOW_MODELS = (
+    "int_transactions_windowed",
+    "customer_transaction_windows",
+    "merchant_chargeback_windows",
+)
 PROJECT_PARTS = (
     "dbt_project.yml",
     "packages.yml",
@@ -160,8 +219,9 @@ def run(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> dict[str,
     }
 
 
-def prepare(work: Path, scale: str) -> Path:
-    """Generated data and a copy of the project reading it (built by neither yet)."""
+def prepare(work: Path, scale: str, big_view: bool) -> Path:
+    """Generated data and a copy of the project reading it (built by neither
+    yet), with the per-transaction view when ``big_view``."""
     data = work / "data" / scale
     if not (data / "chargebacks").is_dir():
         subprocess.run(
@@ -183,6 +243,11 @@ def prepare(work: Path, scale: str) -> Path:
         elif src.exists():
             shutil.copy2(src, project / part)
     shutil.copy2(ROOT / "profiles.example.yml", project / "profiles.yml")
+    if big_view:
+        folder = project / "models" / "features" / "bench"
+        folder.mkdir(parents=True)
+        (folder / f"{BIG_VIEW}.sql").write_text(BIG_VIEW_SQL)
+        (folder / f"{BIG_VIEW}.yml").write_text(BIG_VIEW_YML)
     return data
 
 
@@ -190,14 +255,26 @@ def _vars(data: Path) -> str:
     return json.dumps({"pitstop_data": "parquet", "pitstop_parquet_dir": str(data)})
 
 
+def _model_seconds(target_dir: Path) -> dict[str, float]:
+    """Each window model's own execution seconds in dbt's last run."""
+    results = json.loads((target_dir / "run_results.json").read_text())["results"]
+    return {
+        r["unique_id"].rsplit(".", 1)[1]: round(r["execution_time"], 2)
+        for r in results
+        if r["unique_id"].rsplit(".", 1)[1] in WINDOW_MODELS
+    }
+
+
 def duckdb_build(work: Path, data: Path, log: Path) -> dict[str, Any]:
     """``dbt build`` of the demo's models on DuckDB over the Parquet data."""
     args = [DBT, "build", "--target", "ci", "--target-path", "target/ci-dbt"]
     args += ["--vars", _vars(data), "--exclude", "resource_type:test", "resource_type:unit_test"]
-    return run(args, _env(work), work / "project", log)
+    measured = run(args, _env(work), work / "project", log)
+    measured["models"] = _model_seconds(work / "project" / "target" / "ci-dbt")
+    return measured
 
 
-def export_tables(work: Path, scale: str) -> Path:
+def export_tables(work: Path, scale: str, names: list[str]) -> Path:
     """The DuckDB build's online feature tables as Parquet folders (files of
     about 32 MB, so that Spark reads each table in several splits)."""
     import duckdb
@@ -208,7 +285,7 @@ def export_tables(work: Path, scale: str) -> Path:
     out.mkdir(parents=True)
     con = duckdb.connect(str(work / "project" / "target" / "ci.duckdb"), read_only=True)
     try:
-        for name in ONLINE:
+        for name in names:
             target = str(out / name).replace("'", "''")
             con.execute(
                 f"copy (select * from main.{name}) to '{target}' "
@@ -226,13 +303,40 @@ def spark_parse(work: Path, data: Path, log: Path) -> dict[str, Any]:
     return run(args, _env(work), work / "project", log)
 
 
-def spark_build(work: Path, data: Path, log: Path) -> dict[str, Any]:
-    """``dbt build`` on Spark of the online views and what they read (slow: see
-    the module docstring)."""
+def spark_build(work: Path, data: Path, log: Path, names: list[str]) -> dict[str, Any]:
+    """``dbt build`` on Spark of the views ``names``, int_transactions_windowed
+    and what they read (see the module docstring)."""
     args = [DBT, "build", "--target", "spark", "--target-path", "target/spark-dbt"]
-    args += ["--vars", _vars(data), "--select", *(f"+{v}" for v in ONLINE)]
+    selected = [*names, "int_transactions_windowed"]
+    args += ["--vars", _vars(data), "--select", *(f"+{v}" for v in selected)]
     args += ["--exclude", "resource_type:test", "resource_type:unit_test", "resource_type:seed"]
-    return run(args, _env(work), work / "project", log)
+    measured = run(args, _env(work), work / "project", log)
+    measured["models"] = _model_seconds(work / "project" / "target" / "spark-dbt")
+    return measured
+
+
+def _memory(store: Any, engine: str) -> dict[str, Any]:
+    """This process's peak RSS (the Python driver alone) and, on Spark, the
+    JVM's: its peak RSS (VmHWM) and the sum of its heap pools' peak use."""
+    out: dict[str, Any] = {
+        "driver_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    }
+    if engine == "spark":
+        from pitstop.offline.spark import spark_session
+
+        jvm = spark_session(store.project)._jvm
+        pid = int(jvm.java.lang.ProcessHandle.current().pid())
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                out["jvm_peak_rss_mib"] = round(int(line.split()[1]) / 1024, 1)
+        pools = jvm.java.lang.management.ManagementFactory.getMemoryPoolMXBeans()
+        heap = sum(
+            int(pool.getPeakUsage().getUsed())
+            for pool in pools
+            if str(pool.getType()) == "Heap memory"
+        )
+        out["jvm_peak_heap_mib"] = round(heap / 2**20, 1)
+    return out
 
 
 def child(engine: str, step: str, work: Path, data: Path) -> None:
@@ -248,7 +352,7 @@ def child(engine: str, step: str, work: Path, data: Path) -> None:
         started = time.perf_counter()
         session.sql("create database if not exists pitstop")
         rows = 0
-        for name in ONLINE:
+        for name in sorted(p.name for p in data.iterdir() if p.is_dir()):
             folder = str(data / name).replace("`", "")
             session.sql(f"drop table if exists pitstop.{name}")
             session.sql(f"create table pitstop.{name} using parquet location '{folder}'")
@@ -275,20 +379,28 @@ def child(engine: str, step: str, work: Path, data: Path) -> None:
             spine, features=FEATURES, spine_timestamp="transacted_at", output="arrow"
         )
         rows = table.num_rows
+        extra: dict[str, Any] = {}
     else:
         result = store.materialize(
-            select=ONLINE, as_of=datetime.fromisoformat(AS_OF), full_refresh=True
+            select=[BIG_VIEW] if step == "materialize_redis" else ONLINE,
+            as_of=datetime.fromisoformat(AS_OF),
+            full_refresh=True,
         )
         rows = result.rows_read
-    print(json.dumps({"rows": rows, "step_seconds": round(time.perf_counter() - started, 2)}))
+        extra = {"entities": result.entities_written}
+    seconds = time.perf_counter() - started
+    extra.update(_memory(store, engine))
+    print(json.dumps({"rows": rows, "step_seconds": round(seconds, 2), **extra}))
 
 
-def _child(work: Path, data: Path, engine: str, step: str, log: Path) -> dict[str, Any]:
+def _child(
+    work: Path, data: Path, engine: str, step: str, log: Path, online: str | None = None
+) -> dict[str, Any]:
     target = "spark" if engine == "spark" else "ci"
     env = _env(
         work,
         DBT_TARGET_PATH=f"target/{target}-dbt",
-        PITSTOP_ONLINE_STORE=f"sqlite:{work / f'online-{engine}.sqlite'}",
+        PITSTOP_ONLINE_STORE=online or f"sqlite:{work / f'online-{engine}.sqlite'}",
     )
     args = [PYTHON, __file__, "--child", engine, step, "--work", str(work), "--data", str(data)]
     measured = run(args, env, ROOT, log)
@@ -297,11 +409,59 @@ def _child(work: Path, data: Path, engine: str, step: str, log: Path) -> dict[st
     return measured
 
 
-def bench(work: Path, scale: str, engines: list[str], build_on_spark: bool) -> list[dict[str, Any]]:
-    data = prepare(work, scale)
+def _redis_memory(url: str) -> dict[str, int]:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        info = client.info("memory")
+        keys = int(client.dbsize())
+    finally:
+        client.close()
+    wanted = ("used_memory", "used_memory_peak", "used_memory_rss")
+    return {**{name: int(info[name]) for name in wanted}, "keys": keys}
+
+
+def materialize_redis(work: Path, data: Path, engine: str, log: Path) -> dict[str, Any]:
+    """The per-transaction view into a fresh redis-server (started here, by
+    bench_online's helper, and stopped after): the child's figures and Redis's
+    memory before and after."""
+    from bench_online import start_redis
+
+    started = start_redis(work)
+    if started is None:
+        raise SystemExit("--online redis: redis-server is missing (scripts/ensure-redis.sh)")
+    proc, url = started
+    try:
+        before = _redis_memory(url)
+        measured = _child(work, data, engine, "materialize_redis", log, online=url)
+        after = _redis_memory(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    entities = max(int(measured.get("entities") or 0), 1)
+    measured["redis"] = {
+        "before": before,
+        "after": after,
+        "bytes_per_entity": round((after["used_memory"] - before["used_memory"]) / entities, 1),
+        "peak_bytes_per_entity": round(after["used_memory_peak"] / entities, 1),
+    }
+    return measured
+
+
+def bench(
+    work: Path,
+    scale: str,
+    engines: list[str],
+    build_on_spark: bool,
+    steps: list[str],
+    online: str,
+) -> list[dict[str, Any]]:
+    names = [*ONLINE, BIG_VIEW] if online == "redis" else ONLINE
+    data = prepare(work, scale, big_view=online == "redis")
     print(f"{scale}: DuckDB dbt build of the features ...", flush=True)
     duck_build = duckdb_build(work, data, work / f"{scale}-duckdb-build.log")
-    tables = export_tables(work, scale)
+    tables = export_tables(work, scale, names)
     results = []
     for engine in engines:
         print(f"{scale}: {engine} ...", flush=True)
@@ -309,12 +469,16 @@ def bench(work: Path, scale: str, engines: list[str], build_on_spark: bool) -> l
         if engine == "duckdb":
             record["build"] = duck_build
         elif build_on_spark:
-            record["build"] = spark_build(work, data, work / f"{scale}-spark-build.log")
+            record["build"] = spark_build(work, data, work / f"{scale}-spark-build.log", names)
         else:
             spark_parse(work, data, work / f"{scale}-spark-parse.log")
             record["load"] = _child(work, tables, engine, "load", work / f"{scale}-spark-load.log")
-        for step in ("pit", "materialize"):
+        for step in steps:
             record[step] = _child(work, data, engine, step, work / f"{scale}-{engine}-{step}.log")
+        if online == "redis":
+            record["materialize_redis"] = materialize_redis(
+                work, data, engine, work / f"{scale}-{engine}-materialize_redis.log"
+            )
         results.append(record)
         with (work / "results.jsonl").open("a") as out:
             out.write(json.dumps(record) + "\n")
@@ -322,7 +486,13 @@ def bench(work: Path, scale: str, engines: list[str], build_on_spark: bool) -> l
     return results
 
 
+def _cell(step: dict[str, Any] | None, key: str) -> Any:
+    return "-" if step is None else step.get(key, "-")
+
+
 def markdown(results: list[dict[str, Any]]) -> str:
+    """The steps table, and the window models' build seconds and the Redis
+    memory table when those ran."""
     lines = [
         "| scale | engine | features from | PIT rows | PIT s (process s) | PIT peak RSS MiB "
         "| materialize rows | materialize s (process s) | materialize peak RSS MiB "
@@ -330,18 +500,62 @@ def markdown(results: list[dict[str, Any]]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        pit, mat = r["pit"], r["materialize"]
+        pit, mat = r.get("pit"), r.get("materialize")
         if "build" in r:
             source = f"dbt build {r['build']['seconds']} s, {r['build']['peak_rss_mib']} MiB"
         else:
             source = f"Parquet load {r['load'].get('step_seconds')} s ({r['load']['seconds']} s)"
-        lines.append(
-            f"| {r['scale']} | {r['engine']} | {source} | {pit.get('rows')} "
-            f"| {pit.get('step_seconds')} ({pit['seconds']}) | {pit['peak_rss_mib']} "
-            f"| {mat.get('rows')} | {mat.get('step_seconds')} ({mat['seconds']}) "
-            f"| {mat['peak_rss_mib']} | {pit['load'][0]}→{pit['load'][1]}; "
-            f"{mat['load'][0]}→{mat['load'][1]} |"
+        loads = "; ".join(
+            f"{step['load'][0]}→{step['load'][1]}" if step else "-" for step in (pit, mat)
         )
+        lines.append(
+            f"| {r['scale']} | {r['engine']} | {source} | {_cell(pit, 'rows')} "
+            f"| {_cell(pit, 'step_seconds')} ({_cell(pit, 'seconds')}) "
+            f"| {_cell(pit, 'peak_rss_mib')} | {_cell(mat, 'rows')} "
+            f"| {_cell(mat, 'step_seconds')} ({_cell(mat, 'seconds')}) "
+            f"| {_cell(mat, 'peak_rss_mib')} | {loads} |"
+        )
+    built = [r for r in results if "models" in r.get("build", {})]
+    if built:
+        lines += [
+            "",
+            "dbt build seconds of the window models (run_results.json; Spark: --spark-build):",
+            "",
+            "| scale | engine | " + " | ".join(WINDOW_MODELS) + " | whole build s | load avg |",
+            "|---|---|" + "---|" * len(WINDOW_MODELS) + "---|---|",
+        ]
+        for r in built:
+            build = r["build"]
+            cells = " | ".join(str(build["models"].get(m, "-")) for m in WINDOW_MODELS)
+            lines.append(
+                f"| {r['scale']} | {r['engine']} | {cells} | {build['seconds']} "
+                f"| {build['load'][0]}→{build['load'][1]} |"
+            )
+    redis = [r for r in results if "materialize_redis" in r]
+    if redis:
+        lines += [
+            "",
+            f"materialize of {BIG_VIEW} (one entity per transaction) into redis-server:",
+            "",
+            "| scale | engine | entities | s (process s) | rows/s | driver peak RSS MiB "
+            "| JVM peak RSS MiB | JVM peak heap MiB | tree peak RSS MiB "
+            "| Redis used_memory_peak MiB | Redis used_memory MiB | bytes/entity (used; peak) "
+            "| load avg |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in redis:
+            m = r["materialize_redis"]
+            after = m["redis"]["after"]
+            rate = round(m["rows"] / m["step_seconds"]) if m.get("step_seconds") else "-"
+            lines.append(
+                f"| {r['scale']} | {r['engine']} | {m.get('entities')} "
+                f"| {m.get('step_seconds')} ({m['seconds']}) | {rate} "
+                f"| {m.get('driver_peak_rss_mib')} | {m.get('jvm_peak_rss_mib', '-')} "
+                f"| {m.get('jvm_peak_heap_mib', '-')} | {m['peak_rss_mib']} "
+                f"| {after['used_memory_peak'] / 2**20:.1f} | {after['used_memory'] / 2**20:.1f} "
+                f"| {m['redis']['bytes_per_entity']}; {m['redis']['peak_bytes_per_entity']} "
+                f"| {m['load'][0]}→{m['load'][1]} |"
+            )
     return "\n".join(lines)
 
 
@@ -359,6 +573,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--spark-memory", default="6g", help="spark.driver.memory (the JVM heap), default 6g"
     )
+    parser.add_argument(
+        "--steps",
+        nargs="*",
+        choices=["pit", "materialize"],
+        default=["pit", "materialize"],
+        help="the timed steps (default both; none with --online redis for Redis alone)",
+    )
+    parser.add_argument(
+        "--online",
+        choices=["sqlite", "redis"],
+        default="sqlite",
+        help=f"redis: also materialize {BIG_VIEW} (an entity per transaction) into a "
+        "redis-server the bench starts, with its memory",
+    )
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "STEP"), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -372,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average at start: {os.getloadavg()}; cores: {os.cpu_count()}", flush=True)
     results = []
     for scale in ["small"] if args.quick else args.scales:
-        results += bench(work, scale, args.engines, args.spark_build)
+        results += bench(work, scale, args.engines, args.spark_build, args.steps, args.online)
     print(markdown(results))
     print(f"load average at the end: {os.getloadavg()}; cores: {os.cpu_count()}")
     return 0
