@@ -507,7 +507,7 @@ class _Render:
                     if name in self.internal:
                         return self.internal[name]
                 elif name in self.packages.get(package, {}):
-                    return self.packages[package][name]  # type: ignore[no-any-return]
+                    return self.packages[package][name]
         raise GiveUp(f"no macro for dispatch of {macro_name}")
 
     def ref(self, *args: Any, **kwargs: Any) -> _Relation:
