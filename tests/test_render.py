@@ -187,6 +187,15 @@ def test_bad_arguments_raise_dbts_error(project: Project, args: dict[str, Any]) 
     assert "Compilation Error" in str(expected)
 
 
+def test_a_ref_the_parse_did_not_see_fails_in_both(project: Project) -> None:
+    """dbt refuses a ref made only at compile time (it was not recorded as a
+    dependency when parsing): the renderer must not give SQL there."""
+    inline = "{% if execute %}select * from {{ ref('customer_profile') }}{% endif %}"
+    assert _fast(project, inline) is None
+    assert isinstance(_dbt(project, inline), DbtError)
+    _assert_same(project, "select * from {{ ref('customer_profile') }}")
+
+
 def test_a_diverging_renderer_is_caught(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     """Dispatch searching ``default__`` before ``duckdb__`` renders other SQL
     (dbt.dateadd's default form for a TTL): the comparison must see it."""

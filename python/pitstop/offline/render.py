@@ -17,6 +17,9 @@ reproduces exactly the part of dbt's that the macros use:
   or its rendered text;
 * ``adapter.dispatch(name, namespace)``: packages ``[root, namespace]`` (the
   namespace is a dependency), prefixes ``duckdb`` then ``default``;
+* two passes as dbt makes them: a parse (``execute`` false) that records the
+  models the Jinja refs, then the compile, where a ref the parse did not see
+  is an error in dbt;
 * ``ref('model')`` (the node's ``relation_name``), ``var()`` (the project's
   vars), ``execute``, ``graph`` (the manifest's nodes), ``modules.re``,
   ``tojson``, ``api.Column.translate_type`` and ``api.Relation.create``,
@@ -38,6 +41,7 @@ never used.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import re
@@ -104,6 +108,10 @@ _MATERIALIZED = ("table", "view", "incremental", "seed", "snapshot")
 _PARSE_DEPENDENT = re.compile(r"\benv_var\b|\btarget\b\s*(?:\.(?!\s*type\b)|\[)")
 
 _LOCK = threading.Lock()
+# the models a render's parse pass refs (dbt: the inline node's depends_on)
+_DEPENDS_ON: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar(
+    "pitstop_render_depends_on", default=None
+)
 # manifest path -> ((mtime_ns, size), loaded manifest or the reason it cannot serve)
 _LOADED: dict[str, tuple[tuple[int, int], _Manifest | str]] = {}
 
@@ -131,7 +139,7 @@ def render_inline(project: Project, inline: str) -> str:
     if manifest.location != expected:
         raise GiveUp(f"the manifest's relations are in {manifest.location}, not {expected}")
     try:
-        return manifest.renderer().inline(inline)
+        return manifest.inline(inline)
     except GiveUp:
         raise
     except Exception as exc:
@@ -254,13 +262,27 @@ class _Manifest:
         # artifact does not: reading anything absent here gives up
         self.graph = _Strict(nodes={uid: _Strict(node) for uid, node in self.nodes.items()})
         self._templates: dict[tuple[str, str], jinja2.Template] = {}
-        self._renderer: _Render | None = None
+        self._renderers: dict[bool, _Render] = {}
 
-    def renderer(self) -> _Render:
-        """The context over this manifest, built once (rendering keeps no state in it)."""
-        if self._renderer is None:
-            self._renderer = _Render(self)
-        return self._renderer
+    def renderer(self, execute: bool) -> _Render:
+        """The context over this manifest for dbt's parse (``execute`` false) or
+        its compile, built once (rendering keeps no state in it)."""
+        renderer = self._renderers.get(execute)
+        if renderer is None:
+            renderer = self._renderers[execute] = _Render(self, execute)
+        return renderer
+
+    def inline(self, inline: str) -> str:
+        """``inline`` rendered as dbt does: parsed first (``execute`` false),
+        which records the relations it refs, then compiled, where a ref the
+        parse did not record is an error in dbt (it gives up here)."""
+        template = _compile(inline)
+        token = _DEPENDS_ON.set(set())
+        try:
+            template.render(self.renderer(False).context)
+            return str(template.render(self.renderer(True).context))
+        finally:
+            _DEPENDS_ON.reset(token)
 
     def template(self, package: str, name: str) -> jinja2.Template:
         """The compiled template of one macro (compiled once per process)."""
@@ -415,8 +437,9 @@ class _Macro:
 class _Render:
     """One render: the context of dbt's inline node, over one manifest."""
 
-    def __init__(self, manifest: _Manifest) -> None:
+    def __init__(self, manifest: _Manifest, execute: bool) -> None:
         self.manifest = manifest
+        self.execute = execute
         self._modules: dict[tuple[str, str], Any] = {}
         self.context = self._context()
 
@@ -447,7 +470,7 @@ class _Render:
                 Relation=_Object("api.Relation", create=create),
             ),
             "exceptions": _Object("exceptions", raise_compiler_error=raise_compiler_error),
-            "execute": True,
+            "execute": self.execute,
             "graph": m.graph,
             "modules": _Strict(re=_Strict({name: getattr(re, name) for name in re.__all__})),
             "ref": self.ref,
@@ -490,9 +513,6 @@ class _Render:
             self._modules[key] = module
         return getattr(module, "dbt_macro__" + name)  # type: ignore[no-any-return]
 
-    def inline(self, inline: str) -> str:
-        return str(_compile(inline).render(self.context))
-
     def dispatch(self, macro_name: str, macro_namespace: str | None = None) -> _Macro:
         m = self.manifest
         if macro_namespace is None or "." in macro_name:
@@ -519,6 +539,15 @@ class _Render:
         relation = _Relation(node["database"], node["schema"], node.get("alias") or node["name"])
         if relation.render() != node["relation_name"]:
             raise GiveUp(f"ref('{args[0]}') renders differently")
+        depends_on = _DEPENDS_ON.get()
+        if depends_on is None:
+            raise GiveUp("ref() outside a render")
+        if not self.execute:
+            # dbt's parse records the dependency (and returns another relation,
+            # which the parse's output, discarded, is the only one to see)
+            depends_on.add(args[0])
+        elif args[0] not in depends_on:
+            raise GiveUp(f"ref('{args[0]}') was not seen when parsing: dbt fails")
         return relation
 
     def var(self, name: str, *default: Any) -> Any:
@@ -527,6 +556,8 @@ class _Render:
             return variables[name]
         if default:
             return default[0]
+        if not self.execute:
+            return None  # dbt's parse does not require vars
         raise GiveUp(f"var {name} is required")
 
 
