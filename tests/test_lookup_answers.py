@@ -6,13 +6,14 @@ refs hold, and answers exactly as the general loop does."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from test_lookup_paths import AS_OF, REFS, _rows, fs  # noqa: F401 - fs is a fixture
 
 from pitstop import FeatureStore
 from pitstop.online.codec import pack
-from pitstop.online.lookup import PRESENT, _one_builder, _ViewPlan
+from pitstop.online.lookup import PRESENT, _one_functions, _ViewPlan
 
 
 def _statuses(got: Any) -> dict[str, list[str]]:
@@ -40,11 +41,11 @@ def test_statuses_are_those_of_the_lookup(fs: FeatureStore) -> None:  # noqa: F8
     assert first.statuses == {}
 
 
-def _view(name: str, features: list[str], ttl_us: int | None) -> _ViewPlan:
+def _view(name: str, features: list[str], ttl_us: int | None, key: str) -> _ViewPlan:
     refs = tuple(f"{name}:{feature}" for feature in features)
     return _ViewPlan(
         view=name,
-        keys=("k",),
+        keys=(key,),
         key_types=("bigint",),
         integer_key=True,
         ttl_us=ttl_us,
@@ -53,26 +54,33 @@ def _view(name: str, features: list[str], ttl_us: int | None) -> _ViewPlan:
         features=tuple((ref, 3 + i, None) for i, ref in enumerate(refs)),
         refs=refs,
         plain=tuple((ref, 3 + i) for i, ref in enumerate(refs)),
-        key_name="k",
+        key_name=key,
         key_type=int,
     )
 
 
 def test_the_single_builder_quotes_every_ref() -> None:
     odd = ["it's", 'say "hi"', "back\\slash", "new\nline", "{braces}", "a'}; import os; {'"]
-    views = [_view("v'1", odd, None), _view('v"2', ["x"], 10)]
-    build = _one_builder(views)
-    assert build is not None
+    views = [_view("v'1", odd, None, "k'ey"), _view('v"2', ["x"], 10, 'k"2')]
+    refs = [*views[0].refs, *views[1].refs]
+    keys, build = _one_functions(views, ["k'ey", 'k"2'], refs)
+    assert keys is not None and build is not None
+    row: dict[str, Any] = {"k'ey": 5, 'k"2': "a"}
+    assert keys(row) is None  # 'k"2' is an integer key: the general path words the error
+    row['k"2'] = 6
+    assert keys(row) == (5, 6)
+    assert keys({"k'ey": 2**63, 'k"2': 6}) is None  # out of range
     blobs = [pack(7, 100, None, list(range(len(odd)))), pack(7, 95, None, [None])]
-    assert build(blobs, 100) is None  # a NULL feature: the general loop answers
+    assert build(row, blobs, 100) is None  # a NULL feature: the general loop answers
     blobs[1] = pack(7, 95, None, ["y"])
-    answer = build(blobs, 100)
-    assert answer is not None
-    values, stamps = answer
-    assert list(values) == [*views[0].refs, *views[1].refs]
-    assert values == {**{ref: [i] for i, ref in enumerate(views[0].refs)}, 'v"2:x': ["y"]}
-    assert stamps == {**{ref: [100] for ref in views[0].refs}, 'v"2:x': [95]}
-    assert build(blobs, 106) is None  # v"2 expired (95 < 106 - 10): the general loop answers
+    got = build(row, blobs, 100)
+    assert got is not None
+    assert got.refs == refs and got.key_columns == ["k'ey", 'k"2']
+    assert got.keys == {"k'ey": [5], 'k"2': [6]}
+    assert got.values == {**{ref: [i] for i, ref in enumerate(views[0].refs)}, 'v"2:x': ["y"]}
+    assert got.statuses == {ref: [PRESENT] for ref in refs}
+    assert got.timestamp("v'1:it's") == got.timestamp('v"2:x') + timedelta(microseconds=5)
+    assert build(row, blobs, 106) is None  # v"2 expired (95 < 106 - 10): the general loop
     blobs[0] = pack(8, 100, None, list(range(len(odd))))
-    assert build(blobs, 100) is None  # another layout: the general loop reloads
-    assert build([blobs[0], None], 100) is None  # not found
+    assert build(row, blobs, 100) is None  # another layout: the general loop reloads
+    assert build(row, [blobs[0], None], 100) is None  # not found

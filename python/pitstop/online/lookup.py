@@ -221,14 +221,11 @@ class _Plan:
     key_columns: tuple[str, ...]
     key_set: frozenset[str]
     view_names: tuple[str, ...]
-    # precomputed for the single-entity path: per distinct key column (name,
-    # SQL type, the Python type a valid value has, integer?), and the per-view
-    # keys of an entity row as one tuple (None: a composite key needs encoding)
-    key_checks: tuple[tuple[str, str, type, bool], ...]
-    view_keys: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None
-    # the single-entity answer when every view holds a PRESENT row (see `_one_builder`)
+    # for the single-entity path: per distinct key column (name, SQL type),
+    # and the functions answering the common case (see `_one_functions`)
+    key_checks: tuple[tuple[str, str], ...]
+    one_keys: _OneKeys | None
     build_one: _OneBuilder | None
-    present: Callable[[], dict[str, list[Status]]]  # then its statuses, on demand
 
 
 class OnlineLookup:
@@ -368,20 +365,12 @@ def _build_plan(
                 key_type=int if spec.integer_key else str,
             )
         )
-    checks: dict[str, tuple[str, str, type, bool]] = {}
+    checks: dict[str, tuple[str, str]] = {}
     for vp in plans:
         for name, kind in zip(vp.keys, vp.key_types, strict=True):
             # the first view naming a column decides its type, as in `_lookup`
-            integer = kind in INTEGER_TYPES
-            checks.setdefault(name, (name, kind, int if integer else str, integer))
-    view_keys: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = None
-    if all(vp.key_name is not None for vp in plans):
-        names = [str(vp.key_name) for vp in plans]
-        if len(names) == 1:
-            only = names[0]
-            view_keys = lambda row: (row[only],)  # noqa: E731 - itemgetter of one name is no tuple
-        else:
-            view_keys = operator.itemgetter(*names)
+            checks.setdefault(name, (name, kind))
+    one_keys, build_one = _one_functions(plans, key_columns, refs)
     return _Plan(
         views=tuple(plans),
         refs=tuple(refs),
@@ -389,40 +378,68 @@ def _build_plan(
         key_set=frozenset(key_columns),
         view_names=tuple(vp.view for vp in plans),
         key_checks=tuple(checks.values()),
-        view_keys=view_keys,
-        build_one=_one_builder(plans),
-        present=functools.partial(_all_present, tuple(refs)),
+        one_keys=one_keys,
+        build_one=build_one,
     )
 
 
-# (values, timestamps) of a single-entity answer every feature of which is PRESENT
-_Answer = tuple[dict[str, list[Any]], dict[str, list[int | None]]]
-# (packed values per view, now in µs) -> the answer, or None: not the common case
-_OneBuilder = Callable[[Sequence[bytes | None], int], _Answer | None]
+# entity row -> its per-view keys, or None: not plain (see `_one_functions`)
+_OneKeys = Callable[[Mapping[str, Any]], tuple[Key, ...] | None]
+# (entity row, packed values per view, now in µs) -> the answer, or None: not
+# the common case (see `_one_functions`)
+_OneBuilder = Callable[[Mapping[str, Any], Sequence[bytes | None], int], "OnlineFeatures | None"]
 # above this many features a plan's single lookups take the general loop
 _MAX_BUILT_REFS = 500
 
 
-def _one_builder(views: Sequence[_ViewPlan]) -> _OneBuilder | None:
-    """A function answering one entity of these views in the common case, every
-    view holding a row of its cached layout, within its TTL, with no NULL
-    feature; None for anything else (`_lookup_one` then takes its general loop,
-    which also words every error).
+def _one_functions(
+    views: Sequence[_ViewPlan], key_columns: Sequence[str], refs: Sequence[str]
+) -> tuple[_OneKeys | None, _OneBuilder | None]:
+    """Two functions answering one entity of these views in the common case:
 
-    The function is Python source written for this plan, like the methods
-    `dataclasses` writes: one ``marshal.loads`` per view and the values and
-    timestamps dicts as literals with constant keys, with no loop over views or
+    * ``keys(row)``: the per-view keys of an entity row whose key values all
+      have their plain type (``int`` in the signed 64-bit range, ``str``), else
+      None (`_one_keys` then validates, normalizes or words the error); None
+      itself when a view has a composite key;
+    * ``build(row, blobs, now_us)``: the answer when every view holds a row of
+      its cached layout, within its TTL, with no NULL feature, else None
+      (`_lookup_one` then takes its general loop, which also words every error).
+
+    They are Python source written for this plan, like the methods
+    `dataclasses` writes: one ``marshal.loads`` per view and the answer's dicts
+    and lists as literals with constant keys, with no loop over views or
     features and no per-ref tuple unpacking, which takes a third off building
     the answer (1 µs of a 3-view lookup, measured); the statuses, all PRESENT,
-    are `_Plan.present`'s to build on demand. Feature refs enter the source
-    only through ``repr``, layouts, TTLs and positions through ``int``."""
+    are built on demand (`_all_present`). Names enter the source only through
+    ``repr``, layouts, TTLs and positions through ``int``."""
     count = sum(len(vp.features) for vp in views)
     if not views or count > _MAX_BUILT_REFS:
-        return None
-    namespace: dict[str, Any] = {"loads": _loads}
+        return None, None
+    namespace: dict[str, Any] = {
+        "loads": _loads,
+        "OnlineFeatures": OnlineFeatures,
+        "present": functools.partial(_all_present, tuple(refs)),
+    }
+    lines: list[str] = []
+    if all(vp.key_name is not None for vp in views):
+        column = {name: f"k{i}" for i, name in enumerate(key_columns)}
+        kinds: dict[str, type] = {}
+        for vp in views:
+            kinds.setdefault(str(vp.key_name), vp.key_type)
+        valid = [
+            f"type({column[name]}) is int and {INT64_MIN} <= {column[name]} <= {INT64_MAX}"
+            if kind is int
+            else f"type({column[name]}) is str"
+            for name, kind in kinds.items()
+        ]
+        lines += ["def keys(row):"]
+        lines += [f"    {column[name]} = row[{name!r}]" for name in kinds]
+        lines += [f"    if {' and '.join(f'({check})' for check in valid)}:"]
+        lines += [f"        return ({''.join(f'{column[str(vp.key_name)]}, ' for vp in views)})"]
+        lines += ["    return None", ""]
     blobs = [f"b{i}" for i in range(len(views))]
-    lines = [
-        "def build(blobs, now_us):",
+    lines += [
+        "def build(row, blobs, now_us):",
         f"    {', '.join(blobs)}, = blobs",
         f"    if {' or '.join(f'{b} is None' for b in blobs)}:",
         "        return None",
@@ -451,10 +468,19 @@ def _one_builder(views: Sequence[_ViewPlan]) -> _OneBuilder | None:
             stamps.append(f"{ref!r}: s{i}")
     lines += [f"    if {' or '.join(f'{cell} is None' for cell in cells)}:", "        return None"]
     lines += [f"    s{i} = [t{i}]" for i in range(len(views))]
-    lines.append(f"    return {{{', '.join(values)}}}, {{{', '.join(stamps)}}}")
+    entity = ", ".join(f"{name!r}: [row[{name!r}]]" for name in key_columns)
+    lines += [
+        "    return OnlineFeatures(",
+        f"        {list(map(str, key_columns))!r},",
+        f"        {{{entity}}},",
+        f"        {list(map(str, refs))!r},",
+        f"        {{{', '.join(values)}}},",
+        "        present,",
+        f"        {{{', '.join(stamps)}}},",
+        "    )",
+    ]
     exec(compile("\n".join(lines), "<pitstop single lookup>", "exec"), namespace)
-    build: _OneBuilder = namespace["build"]
-    return build
+    return namespace.get("keys"), namespace["build"]
 
 
 def get_online_features(
@@ -827,32 +853,19 @@ def _lookup_one(
     """`_lookup` for exactly one entity, given as key column -> value: same
     result, fewer intermediate lists (the common serving call). Plain loops: on
     CPython 3.11 they beat building the per-ref dicts with zip/map (measured)."""
-    keys: Sequence[Key | None]
-    for name, _, key_type, integer in plan.key_checks:
-        key: Any = row[name]
-        if type(key) is not key_type or (
-            integer and not INT64_MIN <= key <= INT64_MAX  # type: ignore[operator]
-        ):
-            keys = _one_keys(plan, row)  # None, numpy integers, or an error to raise
-            break
-    else:
-        view_keys = plan.view_keys
-        keys = view_keys(row) if view_keys is not None else _one_keys(plan, row)
+    one_keys = plan.one_keys
+    keys: Sequence[Key | None] | None = one_keys(row) if one_keys is not None else None
+    if keys is None:
+        keys = _one_keys(plan, row)  # None, numpy integers, composite keys, or an error
     blobs = state.store.read_one(plan.view_names, keys)
-    columns: dict[str, list[Any]] = {}
-    for name in plan.key_columns:
-        columns[name] = [row[name]]
     build = plan.build_one
     if build is not None:
         try:
-            answer = build(blobs, now_us)
+            answer = build(row, blobs, now_us)
         except _UNDECODABLE:
             answer = None  # the general loop below raises it, naming the view
         if answer is not None:
-            found, stamped = answer
-            return OnlineFeatures(
-                list(plan.key_columns), columns, list(plan.refs), found, plan.present, stamped
-            )
+            return answer
     values: dict[str, list[Any]] = {}
     statuses: dict[str, list[Status]] = {}
     stamps: dict[str, list[int | None]] = {}
@@ -895,6 +908,7 @@ def _lookup_one(
                 stamps[ref] = ts_list
     except _UNDECODABLE as exc:
         raise _undecodable(state, plan, locals().get("vp"), exc) from None
+    columns = {name: [row[name]] for name in plan.key_columns}
     return OnlineFeatures(
         list(plan.key_columns), columns, list(plan.refs), values, statuses, stamps
     )
@@ -903,9 +917,7 @@ def _lookup_one(
 def _one_keys(plan: _Plan, row: Mapping[str, Any]) -> list[Key | None]:
     """The per-view keys of one entity, validated one by one (numpy integers
     normalized, None kept, composite keys encoded): the slow half of `_lookup_one`."""
-    checked = {
-        name: _check_keys(name, kind, [row[name]])[0] for name, kind, _, _ in plan.key_checks
-    }
+    checked = {name: _check_keys(name, kind, [row[name]])[0] for name, kind in plan.key_checks}
     keys: list[Key | None] = []
     for vp in plan.views:
         parts = [checked[name] for name in vp.keys]
