@@ -522,7 +522,16 @@ def get_online_features(
             features not strings, rows not mappings, as_of not a datetime or date).
         OnlineStoreError: the store is unreachable or empty.
     """
-    plan = state.plan(features, service)
+    plan = None
+    if service is None and type(features) is list:
+        # the cached plan of a known feature list, without `OnlineLookup.plan`'s
+        # checks (a list it cached passed them)
+        try:
+            plan = state.plans.get(tuple(features))
+        except TypeError:  # an unhashable element: `plan` words the error
+            plan = None
+    if plan is None:
+        plan = state.plan(features, service)
     lookup: Callable[[OnlineLookup, _Plan, Any, int], OnlineFeatures]
     keys: Any
     if (
