@@ -918,6 +918,14 @@ def floor_lines(p: dict[str, Any], raw: dict[str, Any], redis: dict[str, Any] | 
             f"{redis['batch']['1000']['p50_ms']} ms | Redis batch 1,000: "
             f"{verdict(redis['batch']['1000']['p50_ms'] / sqlite_batch, 2)} |",
         ]
+    decoded = rb["aligned_left_join_decoded"]["p50_ms"]
+    if decoded > 1.25 * floor:
+        lines += [
+            "",
+            f"Against the faster floor ({floor} ms) the batch target is out of reach for any "
+            f"answer that decodes its values: the left-join form plus `marshal.loads` of every "
+            f"value found alone takes {decoded} ms = {decoded / floor:.2f}x it.",
+        ]
     return lines
 
 
