@@ -517,6 +517,8 @@ def markdown(results: list[dict[str, Any]]) -> str:
             f"| {_cell(mat, 'step_seconds')} ({_cell(mat, 'seconds')}) "
             f"| {_cell(mat, 'peak_rss_mib')} | {loads} |"
         )
+    if len(lines) == 2:
+        lines = []  # no pit or materialize step ran (--steps alone)
     built = [r for r in results if "models" in r.get("build", {})]
     if built:
         lines += [
