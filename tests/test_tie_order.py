@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 
 from pitstop import FeatureStore
 from pitstop.offline import compile as compile_module
+from pitstop.offline import render
 from pitstop.project import Project
 
 BASE = datetime(2025, 3, 1)
@@ -447,9 +448,10 @@ def test_issue_8_two_fully_tied_rows_get_one_answer(online_env: dict[str, str]) 
 def test_materialize_compiles_the_tie_order_once_per_manifest_content(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """materialize takes the tie order from the macro through dbt, and caches it
-    on disk: a new process (simulated by clearing the in-memory layer) and a
-    manifest dbt rewrote unchanged reuse it; an edited project compiles again."""
+    """materialize takes the tie order from the macro (rendered without dbt, or
+    compiled by dbt when the renderer gives up), and caches it on disk: a new
+    process (simulated by clearing the in-memory layer) and a manifest dbt
+    rewrote unchanged reuse it; an edited project compiles again."""
     from _online_project import build_project
 
     root = tmp_path / "project"
@@ -462,14 +464,21 @@ def test_materialize_compiles_the_tie_order_once_per_manifest_content(
         write_view(tmp_path / "offline.duckdb", view, [])
     write_view(tmp_path / "offline.duckdb", "customer_v", _TIED)
 
-    compiled: list[str] = []
+    compiled: list[str] = []  # the SQL made by dbt or the renderer
     real = compile_module.compile_inline
+    real_render = render.render_inline
 
     def counting(project: Project, inline: str) -> str:
         compiled.append(inline)
         return real(project, inline)
 
+    def rendering(project: Project, inline: str) -> str:
+        sql = real_render(project, inline)  # a GiveUp is no SQL: dbt counts then
+        compiled.append(inline)
+        return sql
+
     monkeypatch.setattr(compile_module, "compile_inline", counting)
+    monkeypatch.setattr(render, "render_inline", rendering)
 
     def run() -> Any:
         # a fresh process has neither the in-memory entries nor fingerprints

@@ -59,7 +59,9 @@ __all__ = [
 ]
 
 #: The macros whose calls may be rendered without dbt (`pitstop.offline.render`);
-#: tests/test_render.py holds each to dbt's compile.
+#: tests/test_render.py holds each to dbt's compile. materialize's tie order
+#: (``pitstop._pit_tiebreak_json``, passed to `compile_cached` with
+#: ``render=True``) is rendered too, held to dbt by tests/test_render_materialize.py.
 RENDERED_MACROS = frozenset({"point_in_time_join", "feature_history"})
 
 #: The persistent compile cache, in dbt's target directory.

@@ -433,9 +433,12 @@ def _q(name: str) -> str:
 def _tiebreaks(project: Project, views: Sequence[FeatureView]) -> dict[str, str]:
     """Per view, the SQL of the last key of the tie order: the macro
     ``pitstop._pit_tiebreak``, the definition the point-in-time join and
-    feature_history use, compiled through dbt instead of restated here. All
-    views in one ``dbt compile``, cached on disk per manifest content, so only
-    the first run after a dbt change pays for dbt.
+    feature_history use, compiled instead of restated here. All views in one
+    ``dbt compile``, cached on disk per manifest content; on a miss the
+    dbt-free renderer (`pitstop.offline.render`, held to dbt's compile of this
+    macro by tests/test_render_materialize.py) serves a current manifest, so
+    only a run that finds the manifest stale (or the renderer giving up) pays
+    for dbt.
 
     Raises:
         DbtError: dbt could not compile the macro (Pitstop's macros missing?).
@@ -447,7 +450,7 @@ def _tiebreaks(project: Project, views: Sequence[FeatureView]) -> dict[str, str]
     names = sorted({view.name for view in views})
     inline = "{{ pitstop._pit_tiebreak_json(" + jinja_literal(names) + ") }}"
     try:
-        compiled = compile_cached(project, inline, names_relations=False)
+        compiled = compile_cached(project, inline, names_relations=False, render=True)
     except DbtError as exc:
         raise DbtError(
             "materialize breaks ties between rows with the macro pitstop._pit_tiebreak, "
