@@ -131,23 +131,29 @@ def test_point_in_time_join_renders_as_dbt_compiles(
     _assert_same(project, data.draw(pit_calls(registry)))
 
 
+@st.composite
+def history_calls(draw: st.DrawFn, registry: Registry) -> str:
+    """One call of feature_history, as pitstop.offline.history writes it."""
+    view = registry.views[draw(st.sampled_from(sorted(registry.views)))]
+    features = [f.name for f in view.features]
+    args = {
+        "view": view.name,
+        "entities": draw(st.sampled_from([None, KEYS_NAME])),
+        "start": draw(st.sampled_from([None, "cast($start as timestamp)"])),
+        "end": draw(st.sampled_from([None, "cast(:end as timestamp)"])),
+        "features": draw(
+            st.one_of(st.none(), st.lists(st.sampled_from(features), min_size=1, max_size=3))
+        ),
+    }
+    return macro_call("feature_history", args)
+
+
 @given(data=st.data())
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 def test_feature_history_renders_as_dbt_compiles(
     project: Project, registry: Registry, data: st.DataObject
 ) -> None:
-    view = registry.views[data.draw(st.sampled_from(sorted(registry.views)))]
-    features = [f.name for f in view.features]
-    args = {
-        "view": view.name,
-        "entities": data.draw(st.sampled_from([None, KEYS_NAME])),
-        "start": data.draw(st.sampled_from([None, "cast($start as timestamp)"])),
-        "end": data.draw(st.sampled_from([None, "cast(:end as timestamp)"])),
-        "features": data.draw(
-            st.one_of(st.none(), st.lists(st.sampled_from(features), min_size=1, max_size=3))
-        ),
-    }
-    _assert_same(project, macro_call("feature_history", args))
+    _assert_same(project, data.draw(history_calls(registry)))
 
 
 def test_the_service_renders_as_a_full_dbt_compile(project: Project, registry: Registry) -> None:

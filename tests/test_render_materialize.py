@@ -30,9 +30,10 @@ from typing import Any
 
 import pytest
 from _online_project import VIEWS, build_project, t, write_view
-from conftest import copy_project, isolated
+from conftest import ROOT, copy_project, isolated
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_render import history_calls, pit_calls
 
 from pitstop.errors import DbtError
 from pitstop.offline import compile as compile_module
@@ -197,6 +198,99 @@ def test_a_diverging_tie_order_is_caught(
     render._LOADED.clear()
 
 
+# --- Pitstop installed as a dbt package --------------------------------------------
+
+PACKAGE_PROJECT = "shop"
+
+
+def _as_package_user(root: Path) -> None:
+    """Turn the project at ``root`` into a user's project named `PACKAGE_PROJECT`
+    that installs Pitstop as its dbt package (README, "Adopting Pitstop in an
+    existing dbt project"), and parse it."""
+    if (root / "macros").is_symlink():
+        (root / "macros").unlink()
+    config = (root / "dbt_project.yml").read_text()
+    (root / "dbt_project.yml").write_text(
+        config.replace("name: pitstop", f"name: {PACKAGE_PROJECT}")
+    )
+    (root / "packages.yml").write_text(f"packages:\n  - local: {ROOT}\n")
+    project = Project(root)
+    project.run_dbt(["deps"])
+    project.run_dbt(["parse", "--log-level", "none"])
+
+
+@pytest.fixture(scope="module")
+def package_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    """A user's project with `EXTRA_VIEWS` as its feature views and Pitstop as its
+    package: the layout the renderer serves besides Pitstop's own."""
+    root = tmp_path_factory.mktemp("render_package") / "project"
+    (root / "models").mkdir(parents=True)
+    (root / "dbt_project.yml").write_text(
+        "name: pitstop\nversion: '1.0.0'\nconfig-version: 2\nprofile: pitstop\n"
+        "model-paths: [models]\nvars:\n  pitstop_entities:\n"
+        "    customer: {keys: [{name: customer_id, type: bigint}]}\n"
+        "    customer_merchant:\n"
+        "      keys: [{name: customer_id, type: bigint}, {name: merchant_id, type: bigint}]\n"
+    )
+    (root / "profiles.yml").write_text(
+        "pitstop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+        "      path: \"{{ env_var('PITSTOP_DUCKDB_PATH') }}\"\n"
+    )
+    for name, (meta, columns) in EXTRA_VIEWS.items():
+        _add_view(root, name, meta, columns)
+    with isolated(root), pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DBT_PROFILES_DIR", str(root))
+        _as_package_user(root)
+        yield Project(root)
+
+
+def test_a_package_user_renders_as_dbt_compiles(package_project: Project) -> None:
+    """The tie order of every view, alone and together, in a project that
+    installs Pitstop as a package."""
+    registry = Registry.load(package_project)
+    assert package_project.name == PACKAGE_PROJECT
+    names = sorted(registry.views)
+    assert names == sorted(EXTRA_VIEWS)
+    _assert_same(package_project, names)
+    for name in names:
+        _assert_same(package_project, [name])
+
+
+@given(data=st.data())
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+def test_a_package_users_training_set_renders_as_dbt_compiles(
+    package_project: Project, data: st.DataObject
+) -> None:
+    """point_in_time_join and feature_history calls as training_set and
+    history write them, in the package layout (test_render.py's shapes)."""
+    registry = Registry.load(package_project)
+    calls = pit_calls(registry) if data.draw(st.booleans()) else history_calls(registry)
+    inline = data.draw(calls)
+    fast = render.render_inline(package_project, inline)
+    assert fast == compile_inline(package_project, inline), inline
+
+
+def test_another_package_gives_up(package_project: Project) -> None:
+    """Only Pitstop's macros are held to dbt: any other package gives up."""
+    root = package_project.root
+    other = root / "other_package"
+    (other / "macros").mkdir(parents=True, exist_ok=True)
+    (other / "dbt_project.yml").write_text("name: other\nversion: '1.0.0'\nconfig-version: 2\n")
+    (other / "macros" / "m.sql").write_text("{% macro other_macro() %}1{% endmacro %}\n")
+    packages = (root / "packages.yml").read_text()
+    try:
+        (root / "packages.yml").write_text(packages + f"  - local: {other}\n")
+        package_project.run_dbt(["deps"])
+        package_project.run_dbt(["parse", "--log-level", "none"])
+        with pytest.raises(render.GiveUp, match="other than pitstop"):
+            render.render_inline(package_project, _tiebreak_call(sorted(EXTRA_VIEWS)))
+    finally:
+        (root / "packages.yml").write_text(packages)
+        package_project.run_dbt(["deps"])
+        package_project.run_dbt(["parse", "--log-level", "none"])
+    assert render.render_inline(package_project, _tiebreak_call(sorted(EXTRA_VIEWS)))
+
+
 # --- end to end: materialize in fresh processes -----------------------------------
 
 AS_OF = "2025-06-01T00:00:00"
@@ -221,9 +315,12 @@ print(json.dumps(sorted(m for m in sys.modules if m == "dbt" or m.startswith("db
 """
 
 
-@pytest.fixture
-def online_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The online test project, parsed for its own DuckDB file (so the renderer
+@pytest.fixture(params=["pitstop", "package"])
+def online_copy(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The online test project, as Pitstop's own project or as a user's that
+    installs Pitstop as a package, parsed for its own DuckDB file (so the renderer
     may serve it), with tied rows in every shape: a created timestamp, none, a
     composite key, an scd2 view whose tied rows differ in valid_to. Tied rows
     differ per entity too, so that each entity is one more draw of the order."""
@@ -234,6 +331,8 @@ def online_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("DBT_TARGET_PATH", "DBT_TARGET", "PITSTOP_PROJECT_DIR", "PITSTOP_ONLINE_STORE"):
         monkeypatch.delenv(name, raising=False)
     build_project(root)
+    if request.param == "package":
+        _as_package_user(root)
     at, created = t("2025-05-30 12:00"), t("2025-05-30 13:00")
     rows = range(1, ENTITIES + 1)
     for view in ONLINE_VIEWS:

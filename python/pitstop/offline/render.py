@@ -36,7 +36,8 @@ It only serves a manifest that is current (not stale) for a DuckDB target
 whose relations it can check: every model, seed and snapshot of the manifest
 must lie in the database and schema that the current profile gives (dbt's
 default naming), so a manifest parsed for another target or DuckDB file is
-never used.
+never used. The project is Pitstop itself or a project that installs Pitstop
+as its one dbt package (tests/test_render_materialize.py compares that layout).
 """
 
 from __future__ import annotations
@@ -94,6 +95,12 @@ _ADAPTER = "duckdb"
 _PREFIXES = (_ADAPTER, "default")
 # dbt-duckdb's package comes before dbt's in the `dbt` namespace
 _INTERNAL_PACKAGES = ("dbt_duckdb", "dbt")
+# Pitstop installed as a dbt package (README, "Adopting Pitstop in an existing
+# dbt project"): served too. For the inline node, of the root package, dbt
+# resolves that package's macros only as `pitstop.<macro>` and by dispatch
+# (root first), and `var()` reads the root project's vars only (the package's
+# own dbt_project.yml vars are for its nodes), as here
+_PITSTOP = "pitstop"
 # dbt-duckdb's Column.TYPE_LABELS
 _TYPE_LABELS = {"STRING": "TEXT"}
 # environment variables that change what dbt would compile (dbt's CLI reads them)
@@ -217,9 +224,9 @@ class _Manifest:
         for macro in data["macros"].values():
             self.macros.setdefault(macro["package_name"], {})[macro["name"]] = macro["macro_sql"]
         packages = set(self.macros) | {n["package_name"] for n in data["nodes"].values()}
-        if set(self.macros) - {self.root, *_INTERNAL_PACKAGES}:
-            # other packages would also need their vars and dispatch config
-            raise GiveUp("the project installs packages")
+        if set(self.macros) - {self.root, _PITSTOP, *_INTERNAL_PACKAGES}:
+            # only Pitstop's own macros are held to dbt by the tests
+            raise GiveUp("the project installs packages other than pitstop")
         for package, macros in self.macros.items():
             if package != "dbt" and any(n in name for n in _NAMING_MACROS for name in macros):
                 raise GiveUp(f"package {package} overrides dbt's relation naming")
