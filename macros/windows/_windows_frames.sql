@@ -22,28 +22,7 @@
     {%- set q = adapter.quote -%}
     {%- set key_cols = pitstop._scd2_quoted(keys) -%}
     {%- set key_list = key_cols | join(', ') -%}
-    {%- set ts = q(event_timestamp) -%}
-with
-
-_win_events as (
-
-    select
-        {% for k in key_cols -%}
-        {{ k }},
-        {% endfor -%}
-        {{ pitstop._windows_epoch_us(ts) }} as _win_t,
-        null as _win_at,
-        1 as _win_event,
-        {% for c in spec.value_columns -%}
-        {{ q(c) }} as _win_v{{ loop.index }},
-        {% endfor -%}
-        false as _win_is_point
-    from {{ events }}
-    where {% for k in key_cols %}{{ k }} is not null and {% endfor %}{{ ts }} is not null
-
-),
-
-{{ pitstop._windows_points(key_cols, events, ts, spine, spine_keys, spine_timestamp) }},
+{{ pitstop._windows_head(events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys) }}
 
 _win_stream as (
 

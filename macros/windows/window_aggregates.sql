@@ -18,13 +18,17 @@
     Functions: count (events, or non-NULL values of a column), sum, avg, min,
     max, count_distinct; NULL values are ignored.
 
-    method: none (DuckDB and Spark: 'frames'; elsewhere 'join'), 'frames'
-    (window functions with RANGE frames over one sorted stream; DuckDB:
-    O(n log n) whatever the density of events; Spark: re-aggregates each
-    sliding frame, O(n x events per window) per entity but streaming) or
-    'join' (range join of points with the events in the widest window, then
-    conditional aggregation: faster when an entity has few events per
-    window, quadratic in rows for dense entities). Windows are durations
+    method: none (DuckDB: 'frames'; Spark: 'buckets'; elsewhere 'join'),
+    'frames' (window functions with RANGE frames over one sorted stream;
+    DuckDB: O(n log n) whatever the density of events; Spark: re-aggregates
+    each sliding frame, O(n x events per window) per entity but streaming),
+    'buckets' (Spark only: time cut into buckets of each window's length,
+    a window = a running prefix of the point's bucket + a running suffix of
+    the bucket before it, joined back by (keys, time); running frames only,
+    O(n log n) per entity whatever its density) or 'join' (range join of
+    points with the events in the widest window, then conditional
+    aggregation: faster when an entity has few events per window, quadratic
+    in rows for dense entities). Windows are durations
     ('1h', '24h', '7d', '30d', '90m', '1d12h'); timestamps are compared at
     microsecond precision.
 -#}
@@ -63,9 +67,9 @@
         {{ exceptions.raise_compiler_error(name ~ ": `spine_keys` and `spine_timestamp` need "
             ~ "a `spine`") }}
     {%- endif -%}
-    {%- if method not in (none, 'frames', 'join') -%}
-        {{ exceptions.raise_compiler_error(name ~ ": `method` must be 'frames', 'join' or "
-            ~ "none (the adapter's best), got '" ~ method ~ "'") }}
+    {%- if method not in (none, 'frames', 'join', 'buckets') -%}
+        {{ exceptions.raise_compiler_error(name ~ ": `method` must be 'frames', 'join', "
+            ~ "'buckets' or none (the adapter's best), got '" ~ method ~ "'") }}
     {%- endif -%}
     {%- if method == 'join' -%}
         {{ return(pitstop.default__window_aggregates(
@@ -75,15 +79,23 @@
         {{ exceptions.raise_compiler_error(name ~ ": method 'frames' is implemented for "
             ~ "DuckDB and Spark only (adapter '" ~ adapter.type() ~ "'); use method='join'") }}
     {%- endif -%}
+    {%- if method == 'frames' -%}
+        {{ return(pitstop._windows_frames(
+            events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of)) }}
+    {%- endif -%}
+    {%- if method == 'buckets' -%}
+        {{ return(pitstop._windows_buckets(
+            events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of)) }}
+    {%- endif -%}
     {{ return(adapter.dispatch('window_aggregates', 'pitstop')(
         events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of)) }}
 {% endmacro %}
 
 
 {#-
-    The frames form on DuckDB and on Spark: one SQL, `_windows_frames`; the
-    engines differ only in the epoch function (`_windows_epoch_us`) and in
-    the distinct count over a window (`_windows_aggregate_sql`).
+    The adapter's default form. DuckDB: the frames form, `_windows_frames`
+    (segment trees, O(n log n)). Spark: the buckets form, `_windows_buckets`
+    (running frames only; Spark re-aggregates sliding frames as they move).
 -#}
 {% macro duckdb__window_aggregates(
     events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of
@@ -96,7 +108,7 @@
 {% macro spark__window_aggregates(
     events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of
 ) %}
-    {{ return(pitstop._windows_frames(
+    {{ return(pitstop._windows_buckets(
         events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of)) }}
 {% endmacro %}
 
@@ -104,8 +116,9 @@
 {#-
     Portable form: a range join of each distinct point with the events of its
     entity in (t - w_max, t], then conditional aggregation per window. Exact,
-    but its intermediate result grows with events per window; DuckDB and
-    Spark use the frames form (`_windows_frames`) unless method='join'.
+    but its intermediate result grows with events per window; DuckDB uses
+    the frames form (`_windows_frames`) and Spark the buckets form
+    (`_windows_buckets`) unless method='join'.
 -#}
 {% macro default__window_aggregates(
     events, keys, event_timestamp, spec, spine, spine_timestamp, spine_keys, as_of

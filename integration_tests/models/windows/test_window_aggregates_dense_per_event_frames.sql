@@ -1,1 +1,1 @@
-{{ dense_window_aggregates('frames', with_spine=false) }}
+{{ window_test_aggregates('dense', 'frames', with_spine=false) }}

@@ -1,1 +1,1 @@
-{{ dense_window_aggregates('join', with_spine=false) }}
+{{ window_test_aggregates('dense', 'join', with_spine=false) }}

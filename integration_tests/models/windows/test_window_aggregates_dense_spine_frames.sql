@@ -1,1 +1,1 @@
-{{ dense_window_aggregates('frames', with_spine=true) }}
+{{ window_test_aggregates('dense', 'frames', with_spine=true) }}

@@ -1,1 +1,1 @@
-{{ dense_window_aggregates('join', with_spine=true) }}
+{{ window_test_aggregates('dense', 'join', with_spine=true) }}

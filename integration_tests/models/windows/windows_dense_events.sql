@@ -4,22 +4,7 @@
     in quarters, so sums and averages are exact on every engine and form -#}
 with
 
-digits as (
-
-    select * from (
-        values (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)
-    ) as d (n)
-
-),
-
-numbered as (
-
-    select ones.n + 10 * tens.n + 100 * hundreds.n as i
-    from digits as ones
-    cross join digits as tens
-    cross join digits as hundreds
-
-)
+{{ window_test_numbers(1000) }}
 
 select
     i as event_id,

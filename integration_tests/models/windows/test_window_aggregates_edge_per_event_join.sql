@@ -1,0 +1,1 @@
+{{ window_test_aggregates('edge', 'join', with_spine=false) }}

@@ -1,0 +1,5 @@
+{#- Spark only: disabled, and not rendered, on other targets -#}
+{{ config(enabled=target.type == 'spark') }}
+{% if target.type == 'spark' -%}
+{{ window_test_aggregates('edge', 'buckets', with_spine=true) }}
+{%- endif %}

@@ -1,0 +1,1 @@
+{{ window_test_aggregates('edge', 'frames', with_spine=true) }}
