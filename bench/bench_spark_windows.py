@@ -1,15 +1,15 @@
 """How `window_aggregates` grows with one hot entity's events on Spark.
 
-Not a test (no assertion, no timing in the suite) and not a benchmark: a
-direction check the helper of issue 12 ran under load. It compiles the
-spine form of `window_aggregates` with the demo's customer windows (1h, 24h,
-7d, 30d; count, sum, avg, max, distinct merchants) through dbt for the
-`spark` target of integration_tests/, once per method, then times each on a
-local Spark over one customer with N events spread over a year (so the
-events per window grow with N, as a hot Pareto customer's do), writing
-every column to Spark's `noop` sink so that nothing is pruned.
+It compiles the spine form of `window_aggregates` with the demo's customer
+windows (1h, 24h, 7d, 30d; count, sum, avg, max, distinct merchants) through
+dbt for the `spark` target of integration_tests/, once per method, then times
+each on a local Spark over one customer with N events spread over a year (so
+the events per window grow with N, as a hot Pareto customer's do), writing
+every column to Spark's `noop` sink so that nothing is pruned. Spark's sliding
+RANGE frames (`frames`) re-aggregate each frame as it moves; `buckets` uses
+running frames only. Run it with nothing else on the machine:
 
-    SPARK_LOCAL_IP=127.0.0.1 .venv/bin/python tests/spark_window_growth.py \
+    SPARK_LOCAL_IP=127.0.0.1 .venv/bin/python bench/bench_spark_windows.py \
         --events 10000 25000 50000 --methods buckets frames
 """
 
