@@ -23,9 +23,8 @@ builds them on Spark instead of the load, with ``int_transactions_windowed``
 holds 2.6 % of all transactions), and reports each window model's own
 seconds from dbt's run_results.json, on DuckDB too. With the range-join form
 that model alone ran past 13 minutes at 1M rows on 2 cores; Spark now uses
-the frames form (``spark__window_aggregates``: one sorted stream per
-customer, RANGE frames), which Spark re-aggregates per frame move: CPU grows
-with one customer's events times their events per window, memory does not.
+the buckets form (``spark__window_aggregates``: running prefix and suffix
+frames per bucket of each window's length, O(n log n) per customer).
 
 ``--online redis`` adds a ``materialize_redis`` step: a full materialize of
 one view with an entity per transaction (``bench_transaction_latest``, written
