@@ -401,6 +401,10 @@ def latest_rows_sql(
     )
 
 
+# the Parquet row group size of materialize's Spark output
+_ROW_GROUP_BYTES = 8 * 1024 * 1024
+
+
 class _Scratch:
     """A scratch directory removed on ``close()`` (the query's "cursor")."""
 
@@ -459,7 +463,10 @@ class SparkLatestRows:
                     ).collect()
                     max_created = found[0][0] if found else None
                 out = scratch.path / "rows"
-                self.session.sql(sql).write.mode("overwrite").parquet(str(out))
+                # row groups of 8 MB: pyarrow decodes a whole row group at a
+                # time, and Spark's default (128 MB) made each one millions of rows
+                writer = self.session.sql(sql).write.mode("overwrite")
+                writer.option("parquet.block.size", str(_ROW_GROUP_BYTES)).parquet(str(out))
             dataset = ds.dataset(str(out), format="parquet")
             # pyarrow reads 16 batches ahead in each of 4 files by default:
             # 64 batches of a 10M-entity view held a 1.4 GiB driver process,
