@@ -64,7 +64,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -317,9 +316,15 @@ def spark_build(work: Path, data: Path, log: Path, names: list[str]) -> dict[str
 def _memory(store: Any, engine: str) -> dict[str, Any]:
     """This process's peak RSS (the Python driver alone) and, on Spark, the
     JVM's: its peak RSS (VmHWM) and the sum of its heap pools' peak use."""
-    out: dict[str, Any] = {
-        "driver_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    }
+    # VmHWM, not getrusage's ru_maxrss: Linux carries a forked parent's peak
+    # across exec into the child's ru_maxrss, so it reported the bench's own
+    # 1.4 GiB for a child that never held more than 0.4 GiB
+    hwm = next(
+        line
+        for line in Path("/proc/self/status").read_text().splitlines()
+        if line.startswith("VmHWM:")
+    )
+    out: dict[str, Any] = {"driver_peak_rss_mib": round(int(hwm.split()[1]) / 1024, 1)}
     if engine == "spark":
         from pitstop.offline.spark import spark_session
 
