@@ -313,26 +313,28 @@ def spark_build(work: Path, data: Path, log: Path, names: list[str]) -> dict[str
     return measured
 
 
-def _memory(store: Any, engine: str) -> dict[str, Any]:
-    """This process's peak RSS (the Python driver alone) and, on Spark, the
-    JVM's: its peak RSS (VmHWM) and the sum of its heap pools' peak use."""
-    # VmHWM, not getrusage's ru_maxrss: Linux carries a forked parent's peak
-    # across exec into the child's ru_maxrss, so it reported the bench's own
-    # 1.4 GiB for a child that never held more than 0.4 GiB
+def _peak_rss_mib(pid: int | str) -> float:
+    """A process's peak RSS (``VmHWM``), MiB. Not getrusage's ``ru_maxrss``:
+    Linux carries a forked parent's peak across exec into the child's
+    ``ru_maxrss``, so it reported the bench's own 1.4 GiB for a child that never
+    held more than 0.4 GiB."""
     hwm = next(
         line
-        for line in Path("/proc/self/status").read_text().splitlines()
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
         if line.startswith("VmHWM:")
     )
-    out: dict[str, Any] = {"driver_peak_rss_mib": round(int(hwm.split()[1]) / 1024, 1)}
+    return round(int(hwm.split()[1]) / 1024, 1)
+
+
+def _memory(store: Any, engine: str) -> dict[str, Any]:
+    """This process's peak RSS (the Python driver alone) and, on Spark, the
+    JVM's: its peak RSS and the sum of its heap pools' peak use."""
+    out: dict[str, Any] = {"driver_peak_rss_mib": _peak_rss_mib("self")}
     if engine == "spark":
         from pitstop.offline.spark import spark_session
 
         jvm = spark_session(store.project)._jvm
-        pid = int(jvm.java.lang.ProcessHandle.current().pid())
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                out["jvm_peak_rss_mib"] = round(int(line.split()[1]) / 1024, 1)
+        out["jvm_peak_rss_mib"] = _peak_rss_mib(int(jvm.java.lang.ProcessHandle.current().pid()))
         pools = jvm.java.lang.management.ManagementFactory.getMemoryPoolMXBeans()
         heap = sum(
             int(pool.getPeakUsage().getUsed())

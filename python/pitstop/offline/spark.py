@@ -248,9 +248,7 @@ def collect_arrow(frame: Any, project: Project) -> pa.Table:
     try:
         out = scratch.path / "rows"
         frame.write.mode("overwrite").parquet(str(out))
-        # part files are numbered in the result's partition order
-        parts = sorted(out.glob("part-*.parquet"))
-        tables = [pq.read_table(part) for part in parts]
+        tables = [pq.read_table(part) for part in _part_files(out)]
         table = pa.concat_tables(tables) if tables else frame.limit(0).toArrow()
     finally:
         scratch.close()
@@ -401,6 +399,12 @@ def latest_rows_sql(
     )
 
 
+def _part_files(folder: Path) -> list[Path]:
+    """The Parquet files Spark wrote into ``folder``, in the result's partition
+    order (Spark numbers its part files so)."""
+    return sorted(folder.glob("part-*.parquet"))
+
+
 # the Parquet row group size of materialize's Spark output
 _ROW_GROUP_BYTES = 8 * 1024 * 1024
 
@@ -472,7 +476,7 @@ class SparkLatestRows:
             # of Arrow batches for a 10M-entity view where this holds one
             scan = (
                 batch
-                for part in sorted(out.glob("part-*.parquet"))
+                for part in _part_files(out)
                 for batch in pq.ParquetFile(part).iter_batches(
                     batch_size=self.batch_rows, use_threads=False
                 )
